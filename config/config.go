@@ -1,0 +1,243 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is the root of the configuration tree. Field comments state the default.
+type Config struct {
+	Log       Log       `yaml:"log"`
+	API       API       `yaml:"api"`
+	Store     Store     `yaml:"store"`
+	Redis     Redis     `yaml:"redis"`
+	Security  Security  `yaml:"security"`
+	Lifecycle Lifecycle `yaml:"lifecycle"`
+	Ingest    Ingest    `yaml:"ingest"`
+	// Apps declared here are created or updated in the store at start-up. Default: none.
+	Apps []App `yaml:"apps"`
+
+	// dir is the directory of the file the config was loaded from; relative file
+	// paths inside the config are resolved against it. file and lines locate each
+	// key path in that file, so validation problems can name the line.
+	dir   string
+	file  string
+	lines map[string]int
+}
+
+// Log configures structured logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default: info.
+	Level string `yaml:"level"`
+	// Format is auto, json or text. auto means json when started by systemd
+	// (JOURNAL_STREAM or INVOCATION_ID set) and text otherwise. Default: auto.
+	Format string `yaml:"format"`
+}
+
+// API configures the HTTP server.
+type API struct {
+	// Addr is the listen address. Default: 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// TLSCertFile and TLSKeyFile make the server terminate TLS itself. Default: none
+	// (plain HTTP, e.g. behind a reverse proxy).
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// ReadHeaderTimeout default: 5s. ReadTimeout default: 30s. WriteTimeout default:
+	// 60s. IdleTimeout default: 120s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// MaxBodyBytes caps every request body; larger bodies get 413. Default: 4194304 (4 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxInFlight caps concurrently served requests on the live lane; past it the
+	// server answers 503 with Retry-After. Default: 256.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// BulkMaxInFlight caps concurrently served bulk requests (X-Braze-Bulk: true),
+	// so backfills never starve live traffic. Default: 2.
+	BulkMaxInFlight int `yaml:"bulk_max_in_flight"`
+	// RateLimits are per API key, shared by every API node through Redis.
+	RateLimits RateLimits `yaml:"rate_limits"`
+	// KeyCacheTTL is how long a verified API key is cached in memory (a revoked key
+	// stops working within this time). Default: 10s.
+	KeyCacheTTL time.Duration `yaml:"key_cache_ttl"`
+}
+
+// RateLimits holds one limit per endpoint class. Defaults follow Braze's documented limits.
+type RateLimits struct {
+	// UsersTrack: /users/track. Default: 3000 requests per 3s.
+	UsersTrack Limit `yaml:"users_track"`
+	// UsersTrackBulk: /users/track with X-Braze-Bulk: true. Default: 150 requests per 3s.
+	UsersTrackBulk Limit `yaml:"users_track_bulk"`
+	// UsersExport: /users/export/*. Default: 2500 requests per 1m.
+	UsersExport Limit `yaml:"users_export"`
+	// UsersIdentity: /users/delete, /users/alias/new, /users/identify. Default: 20000 per 1m.
+	UsersIdentity Limit `yaml:"users_identity"`
+	// Default: every other endpoint. Default: 250000 requests per 1h.
+	Default Limit `yaml:"default"`
+}
+
+// Limit is a number of requests per window; Requests 0 disables the limit.
+type Limit struct {
+	Requests int           `yaml:"requests"`
+	Window   time.Duration `yaml:"window"`
+}
+
+// Store selects and configures the database.
+type Store struct {
+	// Driver is sqlite (embedded, one process) or postgres. Default: sqlite.
+	Driver   string   `yaml:"driver"`
+	SQLite   SQLite   `yaml:"sqlite"`
+	Postgres Postgres `yaml:"postgres"`
+	// AutoMigrate applies pending migrations at start-up. Default: false (run
+	// `herald migrate`); herald dev always migrates.
+	AutoMigrate bool `yaml:"auto_migrate"`
+}
+
+// SQLite configures the embedded database.
+type SQLite struct {
+	// Path of the database file. Default: ./herald-data/herald.db.
+	Path string `yaml:"path"`
+	// BusyTimeout is how long a writer waits for the lock. Default: 5s.
+	BusyTimeout time.Duration `yaml:"busy_timeout"`
+	// ReadConns is the number of reader connections. Default: 4.
+	ReadConns int `yaml:"read_conns"`
+}
+
+// Postgres configures the production database.
+type Postgres struct {
+	// DSN is a libpq URL or key=value string. DSNFile reads it from a file instead.
+	// Default: none (required when driver is postgres).
+	DSN     string `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	// MaxConns caps the connection pool. Default: 16.
+	MaxConns int `yaml:"max_conns"`
+}
+
+// Redis configures the Redis server used for the queue and shared rate limits.
+type Redis struct {
+	// Addr is host:port. Default: 127.0.0.1:6379.
+	Addr     string `yaml:"addr"`
+	Username string `yaml:"username"`
+	// Password or PasswordFile. Default: none.
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// DB is the database number. Default: 0.
+	DB int `yaml:"db"`
+	// TLS connects with TLS. Default: false.
+	TLS bool `yaml:"tls"`
+	// KeyPrefix prefixes every key Herald itself writes (not asynq's). Default: herald:.
+	KeyPrefix string `yaml:"key_prefix"`
+	// CheckNoEviction refuses to start unless Redis runs with maxmemory-policy
+	// noeviction (evicted queue keys lose work). Default: true.
+	CheckNoEviction bool `yaml:"check_noeviction"`
+}
+
+// Security holds the key that encrypts provider credentials at rest.
+type Security struct {
+	// EncryptionKey is 32 bytes, base64 (std or url) encoded; EncryptionKeyFile reads
+	// it from a file. Required as soon as any app has credentials. Default: none.
+	EncryptionKey     string `yaml:"encryption_key"`
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
+}
+
+// Lifecycle configures start and stop.
+type Lifecycle struct {
+	// DrainTimeout is how long SIGTERM waits for in-flight work before a hard stop.
+	// Default: 25s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Ingest configures user data ingestion limits.
+type Ingest struct {
+	// MaxObjects caps each of attributes, events and purchases in one /users/track
+	// request. Default: 75.
+	MaxObjects int `yaml:"max_objects"`
+	// MaxArrayLength caps array custom attributes; `add` past it drops the oldest
+	// elements. Default: 25.
+	MaxArrayLength int `yaml:"max_array_length"`
+}
+
+// App declares an app and the provider credentials used for its tokens. Credential
+// values are file paths, resolved relative to the config file.
+type App struct {
+	// ID is the app identifier used in push_tokens and events. Required.
+	ID string `yaml:"id"`
+	// Name defaults to the ID.
+	Name string `yaml:"name"`
+	// Platform is ios, android or web. Required.
+	Platform string   `yaml:"platform"`
+	APNs     *APNs    `yaml:"apns"`
+	FCM      *FCM     `yaml:"fcm"`
+	WebPush  *WebPush `yaml:"webpush"`
+}
+
+// APNs credentials: either token auth (KeyFile, KeyID, TeamID) or certificate auth
+// (CertificateFile, optional CertificatePasswordFile).
+type APNs struct {
+	KeyFile                 string `yaml:"key_file"`
+	KeyID                   string `yaml:"key_id"`
+	TeamID                  string `yaml:"team_id"`
+	CertificateFile         string `yaml:"certificate_file"`
+	CertificatePasswordFile string `yaml:"certificate_password_file"`
+	// Topic is the app's bundle id. Required.
+	Topic string `yaml:"topic"`
+	// Environment is production or sandbox. Default: production.
+	Environment string `yaml:"environment"`
+	// Host overrides the APNs host (tests, proxies). Default: none.
+	Host string `yaml:"host"`
+}
+
+// FCM credentials: a Google service-account JSON file.
+type FCM struct {
+	ServiceAccountFile string `yaml:"service_account_file"`
+	// ProjectID defaults to the service account's project_id.
+	ProjectID string `yaml:"project_id"`
+	// Endpoint overrides the FCM endpoint (tests, proxies). Default: none.
+	Endpoint string `yaml:"endpoint"`
+}
+
+// WebPush credentials: a VAPID key pair and the subject (bare e-mail or https URL).
+type WebPush struct {
+	VAPIDPublicKey      string `yaml:"vapid_public_key"`
+	VAPIDPrivateKeyFile string `yaml:"vapid_private_key_file"`
+	Subject             string `yaml:"subject"`
+}
+
+// Default returns a Config with every field at its documented default.
+func Default() Config {
+	return Config{
+		Log: Log{Level: "info", Format: "auto"},
+		API: API{
+			Addr:              "127.0.0.1:8080",
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxBodyBytes:      4 << 20,
+			MaxInFlight:       256,
+			BulkMaxInFlight:   2,
+			KeyCacheTTL:       10 * time.Second,
+			RateLimits: RateLimits{
+				UsersTrack:     Limit{Requests: 3000, Window: 3 * time.Second},
+				UsersTrackBulk: Limit{Requests: 150, Window: 3 * time.Second},
+				UsersExport:    Limit{Requests: 2500, Window: time.Minute},
+				UsersIdentity:  Limit{Requests: 20000, Window: time.Minute},
+				Default:        Limit{Requests: 250000, Window: time.Hour},
+			},
+		},
+		Store: Store{
+			Driver:   "sqlite",
+			SQLite:   SQLite{Path: "./herald-data/herald.db", BusyTimeout: 5 * time.Second, ReadConns: 4},
+			Postgres: Postgres{MaxConns: 16},
+		},
+		Redis:     Redis{Addr: "127.0.0.1:6379", KeyPrefix: "herald:", CheckNoEviction: true},
+		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
+		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25},
+	}
+}
+
+// Dir is the directory relative paths in the config are resolved against.
+func (c *Config) Dir() string { return c.dir }
+
+// SetDir sets the directory relative paths are resolved against.
+func (c *Config) SetDir(dir string) { c.dir = dir }

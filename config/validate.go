@@ -1,0 +1,304 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Validate checks the whole tree and returns every problem, joined, each naming its
+// key path (and file and line when the key came from a file).
+func (c *Config) Validate() error {
+	v := &validator{cfg: c}
+	v.log()
+	v.api()
+	v.store()
+	v.redis()
+	v.security()
+	v.ingest()
+	v.apps()
+	if c.Lifecycle.DrainTimeout <= 0 {
+		v.add("lifecycle.drain_timeout", "must be positive")
+	}
+	return errors.Join(v.errs...)
+}
+
+type validator struct {
+	cfg  *Config
+	errs []error
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	p := &Problem{Path: path, Reason: fmt.Sprintf(format, args...)}
+	if line, ok := v.cfg.lines[path]; ok {
+		p.File, p.Line = v.cfg.file, line
+	} else if v.cfg.file != "" {
+		// the key was not in the file (a default or an env override): locate it by its
+		// closest written parent, if any
+		for parent := path; parent != ""; {
+			i := strings.LastIndexAny(parent, ".[")
+			if i < 0 {
+				break
+			}
+			parent = parent[:i]
+			if line, ok := v.cfg.lines[parent]; ok {
+				p.File, p.Line = v.cfg.file, line
+				break
+			}
+		}
+	}
+	v.errs = append(v.errs, p)
+}
+
+func (v *validator) oneOf(path, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.add(path, "%q is not one of %s", val, strings.Join(allowed, ", "))
+}
+
+func (v *validator) positive(path string, d time.Duration) {
+	if d <= 0 {
+		v.add(path, "must be a positive duration, got %s", d)
+	}
+}
+
+func (v *validator) log() {
+	v.oneOf("log.level", v.cfg.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", v.cfg.Log.Format, "auto", "json", "text")
+}
+
+func (v *validator) api() {
+	a := &v.cfg.API
+	if _, _, err := net.SplitHostPort(a.Addr); err != nil {
+		v.add("api.addr", "must be host:port: %v", err)
+	}
+	if (a.TLSCertFile == "") != (a.TLSKeyFile == "") {
+		v.add("api.tls_cert_file", "tls_cert_file and tls_key_file must be set together")
+	}
+	v.fileExists("api.tls_cert_file", a.TLSCertFile)
+	v.fileExists("api.tls_key_file", a.TLSKeyFile)
+	v.positive("api.read_header_timeout", a.ReadHeaderTimeout)
+	v.positive("api.read_timeout", a.ReadTimeout)
+	v.positive("api.write_timeout", a.WriteTimeout)
+	v.positive("api.idle_timeout", a.IdleTimeout)
+	v.positive("api.key_cache_ttl", a.KeyCacheTTL)
+	if a.MaxBodyBytes < 1024 {
+		v.add("api.max_body_bytes", "must be at least 1024, got %d", a.MaxBodyBytes)
+	}
+	if a.MaxInFlight < 1 {
+		v.add("api.max_in_flight", "must be at least 1, got %d", a.MaxInFlight)
+	}
+	if a.BulkMaxInFlight < 1 {
+		v.add("api.bulk_max_in_flight", "must be at least 1, got %d", a.BulkMaxInFlight)
+	}
+	for name, l := range map[string]Limit{
+		"users_track": a.RateLimits.UsersTrack, "users_track_bulk": a.RateLimits.UsersTrackBulk,
+		"users_export": a.RateLimits.UsersExport, "users_identity": a.RateLimits.UsersIdentity,
+		"default": a.RateLimits.Default,
+	} {
+		p := "api.rate_limits." + name
+		if l.Requests < 0 {
+			v.add(p+".requests", "must not be negative (0 disables the limit)")
+		}
+		if l.Requests > 0 && l.Window < time.Second {
+			v.add(p+".window", "must be at least 1s, got %s", l.Window)
+		}
+	}
+}
+
+func (v *validator) store() {
+	s := &v.cfg.Store
+	v.oneOf("store.driver", s.Driver, "sqlite", "postgres")
+	switch s.Driver {
+	case "sqlite":
+		if s.SQLite.Path == "" {
+			v.add("store.sqlite.path", "required when store.driver is sqlite")
+		}
+		v.positive("store.sqlite.busy_timeout", s.SQLite.BusyTimeout)
+		if s.SQLite.ReadConns < 1 {
+			v.add("store.sqlite.read_conns", "must be at least 1")
+		}
+	case "postgres":
+		if s.Postgres.DSN == "" && s.Postgres.DSNFile == "" {
+			v.add("store.postgres.dsn", "required when store.driver is postgres (or set dsn_file)")
+		}
+		if s.Postgres.DSN != "" && s.Postgres.DSNFile != "" {
+			v.add("store.postgres.dsn_file", "set dsn or dsn_file, not both")
+		}
+		v.fileExists("store.postgres.dsn_file", s.Postgres.DSNFile)
+		if s.Postgres.MaxConns < 1 {
+			v.add("store.postgres.max_conns", "must be at least 1")
+		}
+	}
+}
+
+func (v *validator) redis() {
+	r := &v.cfg.Redis
+	if _, _, err := net.SplitHostPort(r.Addr); err != nil {
+		v.add("redis.addr", "must be host:port: %v", err)
+	}
+	if r.Password != "" && r.PasswordFile != "" {
+		v.add("redis.password_file", "set password or password_file, not both")
+	}
+	v.fileExists("redis.password_file", r.PasswordFile)
+	if r.DB < 0 || r.DB > 15 {
+		v.add("redis.db", "must be between 0 and 15")
+	}
+}
+
+func (v *validator) security() {
+	s := &v.cfg.Security
+	if s.EncryptionKey != "" && s.EncryptionKeyFile != "" {
+		v.add("security.encryption_key_file", "set encryption_key or encryption_key_file, not both")
+		return
+	}
+	if s.EncryptionKey != "" {
+		if _, err := DecodeKey(s.EncryptionKey); err != nil {
+			v.add("security.encryption_key", "%v", err)
+		}
+	}
+	if s.EncryptionKeyFile != "" {
+		data, err := os.ReadFile(v.cfg.Path(s.EncryptionKeyFile))
+		if err != nil {
+			v.add("security.encryption_key_file", "%v", err)
+		} else if _, err := DecodeKey(string(data)); err != nil {
+			v.add("security.encryption_key_file", "%v", err)
+		}
+	}
+	if len(v.cfg.Apps) > 0 && s.EncryptionKey == "" && s.EncryptionKeyFile == "" {
+		v.add("security.encryption_key", "required when apps declare credentials (32 random bytes, base64; `openssl rand -base64 32`)")
+	}
+}
+
+func (v *validator) ingest() {
+	if n := v.cfg.Ingest.MaxObjects; n < 1 || n > 1000 {
+		v.add("ingest.max_objects", "must be between 1 and 1000, got %d", n)
+	}
+	if n := v.cfg.Ingest.MaxArrayLength; n < 1 || n > 500 {
+		v.add("ingest.max_array_length", "must be between 1 and 500, got %d", n)
+	}
+}
+
+var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func (v *validator) apps() {
+	seen := map[string]bool{}
+	for i, app := range v.cfg.Apps {
+		p := fmt.Sprintf("apps[%d]", i)
+		switch {
+		case app.ID == "":
+			v.add(p+".id", "required")
+		case !appIDPattern.MatchString(app.ID):
+			v.add(p+".id", "%q must be 1-64 letters, digits, '.', '_' or '-'", app.ID)
+		case seen[app.ID]:
+			v.add(p+".id", "duplicate app id %q", app.ID)
+		}
+		seen[app.ID] = true
+		v.oneOf(p+".platform", app.Platform, "ios", "android", "web")
+		if app.APNs != nil {
+			if app.Platform != "ios" {
+				v.add(p+".apns", "APNs credentials need platform ios")
+			}
+			v.apns(p+".apns", app.APNs)
+		}
+		if app.FCM != nil {
+			if app.Platform != "android" {
+				v.add(p+".fcm", "FCM credentials need platform android")
+			}
+			if app.FCM.ServiceAccountFile == "" {
+				v.add(p+".fcm.service_account_file", "required")
+			}
+			v.fileExists(p+".fcm.service_account_file", app.FCM.ServiceAccountFile)
+		}
+		if app.WebPush != nil {
+			if app.Platform != "web" {
+				v.add(p+".webpush", "Web Push credentials need platform web")
+			}
+			w := app.WebPush
+			if w.VAPIDPublicKey == "" {
+				v.add(p+".webpush.vapid_public_key", "required")
+			}
+			if w.VAPIDPrivateKeyFile == "" {
+				v.add(p+".webpush.vapid_private_key_file", "required")
+			}
+			v.fileExists(p+".webpush.vapid_private_key_file", w.VAPIDPrivateKeyFile)
+			if w.Subject == "" {
+				v.add(p+".webpush.subject", "required (a bare e-mail address or an https URL)")
+			} else if strings.HasPrefix(w.Subject, "mailto:") {
+				v.add(p+".webpush.subject", "give the bare address without mailto: (the library adds it)")
+			}
+		}
+	}
+}
+
+func (v *validator) apns(p string, a *APNs) {
+	token := a.KeyFile != "" || a.KeyID != "" || a.TeamID != ""
+	cert := a.CertificateFile != ""
+	switch {
+	case token && cert:
+		v.add(p, "use token auth (key_file, key_id, team_id) or certificate auth (certificate_file), not both")
+	case token:
+		if a.KeyFile == "" {
+			v.add(p+".key_file", "required for token auth")
+		}
+		if a.KeyID == "" {
+			v.add(p+".key_id", "required for token auth")
+		}
+		if a.TeamID == "" {
+			v.add(p+".team_id", "required for token auth")
+		}
+	case cert:
+	default:
+		v.add(p, "needs token auth (key_file, key_id, team_id) or certificate_file")
+	}
+	v.fileExists(p+".key_file", a.KeyFile)
+	v.fileExists(p+".certificate_file", a.CertificateFile)
+	v.fileExists(p+".certificate_password_file", a.CertificatePasswordFile)
+	if a.Topic == "" {
+		v.add(p+".topic", "required (the app's bundle id)")
+	}
+	if a.Environment != "" {
+		v.oneOf(p+".environment", a.Environment, "production", "sandbox")
+	}
+}
+
+func (v *validator) fileExists(path, name string) {
+	if name == "" {
+		return
+	}
+	if _, err := os.Stat(v.cfg.Path(name)); err != nil {
+		v.add(path, "%v", err)
+	}
+}
+
+// Path resolves a file path from the config relative to the config file's directory.
+func (c *Config) Path(name string) string {
+	if name == "" || filepath.IsAbs(name) || c.dir == "" {
+		return name
+	}
+	return filepath.Join(c.dir, name)
+}
+
+// DecodeKey decodes a 32-byte key given in base64 (standard or URL alphabet, padded
+// or not), ignoring surrounding whitespace.
+func DecodeKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("must decode to 32 bytes, got %d", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not valid base64")
+}

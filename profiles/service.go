@@ -1,0 +1,301 @@
+package profiles
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"sort"
+	"time"
+)
+
+// Service applies user data requests to the store.
+type Service struct {
+	store Store
+	now   func() time.Time
+	lim   Limits
+}
+
+// Options configure a Service.
+type Options struct {
+	Limits Limits
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Limits.MaxObjects == 0 {
+		opts.Limits = DefaultLimits
+	}
+	return &Service{store: store, now: opts.Now, lim: opts.Limits}
+}
+
+// Limits returns the limits requests are decoded with.
+func (s *Service) Limits() Limits { return s.lim }
+
+// Now returns the service clock's current time.
+func (s *Service) Now() time.Time { return s.now() }
+
+// TrackResult is the outcome of a /users/track request.
+type TrackResult struct {
+	AttributesProcessed int
+	EventsProcessed     int
+	PurchasesProcessed  int
+	Errors              []ObjectError
+	// UsersChanged counts users whose stored attributes changed (deltas are cheap:
+	// an unchanged user is not rewritten).
+	UsersChanged int
+}
+
+// Processed is the number of objects processed in all arrays.
+func (r *TrackResult) Processed() int {
+	return r.AttributesProcessed + r.EventsProcessed + r.PurchasesProcessed
+}
+
+// NewBrazeID returns a new random user id in Braze's format (24 hex digits).
+func NewBrazeID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Track applies a decoded /users/track request in one transaction, in Braze's
+// order: attributes, then events, then purchases.
+func (s *Service) Track(ctx context.Context, req *TrackRequest) (*TrackResult, error) {
+	now := s.now().UTC()
+	plan := s.plan(req, now)
+	var res *TrackResult
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		r, err := s.track(ctx, tx, req, plan, now)
+		res = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// trackPlan lists the distinct identifiers of a request and the apps it names.
+type trackPlan struct {
+	ensures []Ensure
+	index   map[IdentKey]int
+	apps    []string
+}
+
+func (s *Service) plan(req *TrackRequest, now time.Time) *trackPlan {
+	p := &trackPlan{index: map[IdentKey]int{}}
+	add := func(id Identifier, updateOnly bool) {
+		k := id.Key()
+		if i, ok := p.index[k]; ok {
+			p.ensures[i].Create = p.ensures[i].Create || !updateOnly
+			return
+		}
+		p.index[k] = len(p.ensures)
+		p.ensures = append(p.ensures, Ensure{ID: id, Create: !updateOnly && id.BrazeID == "", New: NewUser{
+			BrazeID: NewBrazeID(), ExternalID: id.ExternalID, Alias: id.Alias,
+			RandomBucket: mrand.IntN(10000), CreatedAt: now,
+		}})
+	}
+	apps := map[string]bool{}
+	for _, a := range req.Attributes {
+		add(a.ID, a.UpdateExistingOnly)
+		for _, t := range a.PushTokens {
+			apps[t.AppID] = true
+		}
+	}
+	for _, e := range req.Events {
+		add(e.ID, e.UpdateExistingOnly)
+		if e.AppID != "" {
+			apps[e.AppID] = true
+		}
+	}
+	for _, pu := range req.Purchases {
+		add(pu.ID, pu.UpdateExistingOnly)
+		if pu.AppID != "" {
+			apps[pu.AppID] = true
+		}
+	}
+	p.apps = sortedKeys(apps)
+	return p
+}
+
+func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *trackPlan, now time.Time) (*TrackResult, error) {
+	res := &TrackResult{Errors: append([]ObjectError(nil), req.Errors...)}
+	fail := func(array string, index int, format string, args ...any) {
+		res.Errors = append(res.Errors, ObjectError{Type: fmt.Sprintf(format, args...), InputArray: array, Index: index})
+	}
+	platforms, err := tx.AppPlatforms(ctx, plan.apps)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := tx.EnsureUsers(ctx, plan.ensures)
+	if err != nil {
+		return nil, err
+	}
+	var lock []int64
+	for _, id := range ids {
+		if id != 0 {
+			lock = append(lock, id)
+		}
+	}
+	users, err := tx.LockUsers(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
+	before := make(map[int64]*User, len(users))
+	for id, u := range users {
+		before[id] = u.Clone()
+	}
+	// user returns the locked user an identifier resolved to, or nil.
+	user := func(id Identifier) *User {
+		return users[ids[plan.index[id.Key()]]]
+	}
+	notFound := func(array string, index int, id Identifier) {
+		if id.BrazeID != "" {
+			fail(array, index, "braze_id %q not found", id.BrazeID)
+		}
+		// an unknown external id or alias with _update_existing_only is skipped
+		// silently, as Braze does
+	}
+
+	var devices []Device
+	for _, a := range req.Attributes {
+		u := user(a.ID)
+		if u == nil {
+			notFound("attributes", a.Index, a.ID)
+			if a.ID.BrazeID == "" {
+				res.AttributesProcessed++
+			}
+			continue
+		}
+		for _, op := range a.Standard {
+			op.apply(&u.Standard)
+		}
+		if u.Custom == nil {
+			u.Custom = Custom{}
+		}
+		for _, op := range a.Custom {
+			if err := u.Custom.Apply(op, s.lim.MaxArrayLength); err != nil {
+				fail("attributes", a.Index, "%s: %v", op.Key, err)
+			}
+		}
+		if a.FirstSession != nil {
+			u.FirstSessionAt = *a.FirstSession
+		}
+		if a.LastSession != nil {
+			u.LastSessionAt = *a.LastSession
+		}
+		for i, t := range a.PushTokens {
+			platform, ok := platforms[t.AppID]
+			if !ok {
+				fail("attributes", a.Index, "push_tokens[%d]: unknown app_id %q", i, t.AppID)
+				continue
+			}
+			stored, key, err := NormalizeToken(platform, t.Token)
+			if err != nil {
+				fail("attributes", a.Index, "push_tokens[%d]: %v", i, err)
+				continue
+			}
+			devices = append(devices, Device{UserID: u.ID, AppID: t.AppID, Platform: platform,
+				Token: stored, TokenKey: key, DeviceID: t.DeviceID, PushEnabled: true, CreatedAt: now, UpdatedAt: now})
+		}
+		res.AttributesProcessed++
+	}
+
+	var events []Event
+	for _, e := range req.Events {
+		u := user(e.ID)
+		if u == nil {
+			notFound("events", e.Index, e.ID)
+			if e.ID.BrazeID == "" {
+				res.EventsProcessed++
+			}
+			continue
+		}
+		if e.AppID != "" {
+			if _, ok := platforms[e.AppID]; !ok {
+				fail("events", e.Index, "unknown app_id %q", e.AppID)
+				continue
+			}
+		}
+		events = append(events, Event{UserID: u.ID, Name: e.Name, Time: e.Time, AppID: e.AppID, Properties: e.Properties})
+		res.EventsProcessed++
+	}
+
+	var purchases []Purchase
+	for _, p := range req.Purchases {
+		u := user(p.ID)
+		if u == nil {
+			notFound("purchases", p.Index, p.ID)
+			if p.ID.BrazeID == "" {
+				res.PurchasesProcessed++
+			}
+			continue
+		}
+		if p.AppID != "" {
+			if _, ok := platforms[p.AppID]; !ok {
+				fail("purchases", p.Index, "unknown app_id %q", p.AppID)
+				continue
+			}
+		}
+		for q := 0; q < p.Quantity; q++ {
+			purchases = append(purchases, Purchase{UserID: u.ID, ProductID: p.ProductID, Currency: p.Currency,
+				Price: p.Price, Time: p.Time, AppID: p.AppID, Properties: p.Properties})
+			u.TotalRevenue += p.Price
+		}
+		res.PurchasesProcessed++
+	}
+
+	var changed []*User
+	for id, u := range users {
+		if !sameUser(before[id], u) {
+			u.UpdatedAt = now
+			changed = append(changed, u)
+		}
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
+	res.UsersChanged = len(changed)
+	if err := tx.SaveUsers(ctx, changed); err != nil {
+		return nil, err
+	}
+	if err := tx.UpsertDevices(ctx, devices); err != nil {
+		return nil, err
+	}
+	if err := tx.AddEvents(ctx, events); err != nil {
+		return nil, err
+	}
+	if err := tx.AddPurchases(ctx, purchases); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(res.Errors, func(i, j int) bool {
+		a, b := res.Errors[i], res.Errors[j]
+		if a.InputArray != b.InputArray {
+			return arrayOrder(a.InputArray) < arrayOrder(b.InputArray)
+		}
+		return a.Index < b.Index
+	})
+	return res, nil
+}
+
+func arrayOrder(a string) int {
+	switch a {
+	case "attributes":
+		return 0
+	case "events":
+		return 1
+	}
+	return 2
+}
+
+func sameUser(a, b *User) bool {
+	return a.Standard == b.Standard && a.Custom.Equal(b.Custom) && a.TotalRevenue == b.TotalRevenue &&
+		a.FirstSessionAt.Equal(b.FirstSessionAt) && a.LastSessionAt.Equal(b.LastSessionAt)
+}

@@ -1,0 +1,97 @@
+package profiles
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by stores when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique value (an alias, an app id) is already taken.
+var ErrConflict = errors.New("already exists")
+
+// Store is the persistence profiles needs. Package store implements it for SQLite
+// and PostgreSQL; both pass one contract suite.
+type Store interface {
+	// InTx runs fn in a transaction. fn may be called more than once when the
+	// database asks for a retry (serialization failure, deadlock, busy), so it must
+	// not keep state across calls.
+	InTx(ctx context.Context, fn func(Tx) error) error
+
+	// FindUserIDs resolves a lookup to user ids; unmatched identifiers are returned
+	// in their request form.
+	FindUserIDs(ctx context.Context, q Lookup) (ids []int64, missing []string, err error)
+	// Profiles loads users with their aliases, devices, app usage and rollups, in
+	// the order of ids; ids that do not exist are left out.
+	Profiles(ctx context.Context, ids []int64) ([]*Profile, error)
+
+	Apps
+}
+
+// Apps persists apps and their sealed credentials.
+type Apps interface {
+	CreateApp(ctx context.Context, a *App) error
+	// UpsertApp creates or replaces an app's name, platform and credentials (used
+	// for apps declared in the config file); the SDK key is kept.
+	UpsertApp(ctx context.Context, a *App) error
+	GetApp(ctx context.Context, id string) (*App, error)
+	ListApps(ctx context.Context) ([]*App, error)
+	SetAppCredentials(ctx context.Context, id string, sealed []byte, kinds CredentialKinds, now time.Time) error
+}
+
+// Tx is the transactional part of the store. Users are locked before they are
+// modified; every method is batched (one statement per call, not per row).
+type Tx interface {
+	// EnsureUsers resolves each request to a user id, creating users where
+	// Create is set and the identifier is unknown. The result has one id per
+	// request, 0 where the user does not exist and was not created.
+	EnsureUsers(ctx context.Context, reqs []Ensure) ([]int64, error)
+	// LockUsers loads and locks users for update, keyed by id.
+	LockUsers(ctx context.Context, ids []int64) (map[int64]*User, error)
+	// SaveUsers writes changed users (all columns but identity).
+	SaveUsers(ctx context.Context, users []*User) error
+	// UpsertDevices registers push tokens: a token already known in the app moves
+	// to the given user and becomes valid again. Rows that would not change are
+	// not rewritten.
+	UpsertDevices(ctx context.Context, devices []Device) error
+	// AddEvents stores events and updates the per-user per-name per-day rollup and
+	// the per-user per-name totals.
+	AddEvents(ctx context.Context, events []Event) error
+	// AddPurchases stores purchases and updates their rollups.
+	AddPurchases(ctx context.Context, purchases []Purchase) error
+	// AppPlatforms returns the platform of each known app id.
+	AppPlatforms(ctx context.Context, ids []string) (map[string]string, error)
+	// DeleteUsers deletes users and everything they own; it returns how many existed.
+	DeleteUsers(ctx context.Context, ids []int64) (int, error)
+	// AddAlias attaches an alias to a user; ErrConflict when the alias is taken.
+	AddAlias(ctx context.Context, userID int64, a Alias) error
+	// UserByAlias returns the owner of an alias, or 0.
+	UserByAlias(ctx context.Context, a Alias) (int64, error)
+	// UserByExternalID returns the user with that external id, or 0.
+	UserByExternalID(ctx context.Context, externalID string) (int64, error)
+	// SetExternalID gives an alias-only user an external id.
+	SetExternalID(ctx context.Context, userID int64, externalID string) error
+	// MoveUserData moves aliases, devices, events, purchases, rollups and app usage
+	// from one user to another (merging rollups), leaving from empty.
+	MoveUserData(ctx context.Context, from, into int64) error
+}
+
+// Ensure asks for the user an identifier names, creating it when Create is set.
+type Ensure struct {
+	ID     Identifier
+	Create bool
+	New    NewUser // used when the user is created
+}
+
+// Lookup selects users for export: any mix of external ids and aliases, or one
+// braze id, device id, email address or phone number.
+type Lookup struct {
+	ExternalIDs []string
+	Aliases     []Alias
+	BrazeID     string
+	DeviceID    string
+	Email       string
+	Phone       string
+}

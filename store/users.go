@@ -1,0 +1,476 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/herald-oss/herald/profiles"
+)
+
+// userCols are the users columns in the order scanUser reads them.
+const userCols = `id, braze_id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
+country, home_city, language, time_zone, dob, gender, push_subscribe, email_subscribe, custom, total_revenue,
+first_session_at, last_session_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanUser(r rowScanner) (*profiles.User, error) {
+	var (
+		u                                     profiles.User
+		ext                                   sql.NullString
+		created, updated, firstSess, lastSess sql.NullInt64
+		fn, ln, email, phone, country, city   sql.NullString
+		lang, tz, dob, gender                 sql.NullString
+		custom                                []byte
+	)
+	err := r.Scan(&u.ID, &u.BrazeID, &ext, &u.RandomBucket, &created, &updated, &fn, &ln, &email, &phone,
+		&country, &city, &lang, &tz, &dob, &gender, &u.Standard.PushSubscribe, &u.Standard.EmailSubscribe,
+		&custom, &u.TotalRevenue, &firstSess, &lastSess)
+	if err != nil {
+		return nil, err
+	}
+	u.ExternalID = ext.String
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	u.FirstSessionAt, u.LastSessionAt = fromMS(firstSess), fromMS(lastSess)
+	u.Standard.FirstName, u.Standard.LastName = fn.String, ln.String
+	u.Standard.Email, u.Standard.Phone = email.String, phone.String
+	u.Standard.Country, u.Standard.HomeCity = country.String, city.String
+	u.Standard.Language, u.Standard.TimeZone = lang.String, tz.String
+	u.Standard.DOB, u.Standard.Gender = dob.String, gender.String
+	if err := json.Unmarshal(custom, &u.Custom); err != nil {
+		return nil, fmt.Errorf("store: user %d custom attributes: %w", u.ID, err)
+	}
+	return &u, nil
+}
+
+// EnsureUsers resolves identifiers to user ids, creating users where asked.
+func (t *tx) EnsureUsers(ctx context.Context, reqs []profiles.Ensure) ([]int64, error) {
+	ids := make([]int64, len(reqs))
+	var ext, braze []string
+	var aliases []profiles.Alias
+	for _, r := range reqs {
+		switch {
+		case r.ID.ExternalID != "":
+			ext = append(ext, r.ID.ExternalID)
+		case r.ID.BrazeID != "":
+			braze = append(braze, r.ID.BrazeID)
+		case r.ID.Alias != nil:
+			aliases = append(aliases, *r.ID.Alias)
+		}
+	}
+	found, err := t.findIdentifiers(ctx, ext, braze, aliases)
+	if err != nil {
+		return nil, err
+	}
+	var createExt, createAlias []profiles.Ensure
+	for i, r := range reqs {
+		if id, ok := found[r.ID.Key()]; ok {
+			ids[i] = id
+			continue
+		}
+		if !r.Create {
+			continue
+		}
+		switch {
+		case r.ID.ExternalID != "":
+			createExt = append(createExt, r)
+		case r.ID.Alias != nil:
+			createAlias = append(createAlias, r)
+		}
+	}
+	if len(createExt)+len(createAlias) == 0 {
+		return ids, nil
+	}
+	if err := t.createExternal(ctx, createExt, found); err != nil {
+		return nil, err
+	}
+	if err := t.createAliased(ctx, createAlias, found); err != nil {
+		return nil, err
+	}
+	for i, r := range reqs {
+		if ids[i] == 0 {
+			ids[i] = found[r.ID.Key()]
+		}
+	}
+	return ids, nil
+}
+
+func (t *tx) findIdentifiers(ctx context.Context, ext, braze []string, aliases []profiles.Alias) (map[profiles.IdentKey]int64, error) {
+	found := map[profiles.IdentKey]int64{}
+	scan := func(kind byte, q string, args []any) error {
+		rows, err := t.query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("store: find users: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var a, b string
+			dest := []any{&id, &a}
+			if kind == 'a' {
+				dest = append(dest, &b)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return err
+			}
+			found[profiles.IdentKey{Kind: kind, A: a, B: b}] = id
+		}
+		return rows.Err()
+	}
+	if len(ext) > 0 {
+		if err := scan('e', "SELECT id, external_id FROM users WHERE external_id IN ("+inList(len(ext))+")", strArgs(ext)); err != nil {
+			return nil, err
+		}
+	}
+	if len(braze) > 0 {
+		if err := scan('b', "SELECT id, braze_id FROM users WHERE braze_id IN ("+inList(len(braze))+")", strArgs(braze)); err != nil {
+			return nil, err
+		}
+	}
+	if len(aliases) > 0 {
+		args := make([]any, 0, 2*len(aliases))
+		for _, a := range aliases {
+			args = append(args, a.Label, a.Name)
+		}
+		q := "SELECT user_id, label, name FROM user_aliases WHERE (label, name) IN (" + placeholders(len(aliases), []string{"?", "?"}) + ")"
+		if err := scan('a', q, args); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+func strArgs(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+const insertUserCols = "(braze_id, external_id, random_bucket, created_at, updated_at, custom)"
+
+func newUserArgs(n profiles.NewUser) []any {
+	return []any{n.BrazeID, nullStr(n.ExternalID), n.RandomBucket, n.CreatedAt.UnixMilli(), n.CreatedAt.UnixMilli(), "{}"}
+}
+
+// createExternal inserts users by external id; a concurrent insert of the same
+// external id wins and its id is used.
+func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64) error {
+	if len(reqs) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var args []any
+	var uniq []string
+	for _, r := range reqs {
+		if seen[r.ID.ExternalID] {
+			continue
+		}
+		seen[r.ID.ExternalID] = true
+		uniq = append(uniq, r.ID.ExternalID)
+		n := r.New
+		n.ExternalID = r.ID.ExternalID
+		args = append(args, newUserArgs(n)...)
+	}
+	q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(len(uniq), t.s.cols("", "", "", "", "", "jsonb")) +
+		" ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id"
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: create users: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			rows.Close()
+			return err
+		}
+		found[profiles.IdentKey{Kind: 'e', A: ext}] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var lost []string
+	for _, e := range uniq {
+		if _, ok := found[profiles.IdentKey{Kind: 'e', A: e}]; !ok {
+			lost = append(lost, e)
+		}
+	}
+	if len(lost) > 0 {
+		more, err := t.findIdentifiers(ctx, lost, nil, nil)
+		if err != nil {
+			return err
+		}
+		for k, v := range more {
+			found[k] = v
+		}
+	}
+	return nil
+}
+
+// createAliased creates alias-only users; if another transaction took the alias
+// first, the user created here is removed and the alias owner is used.
+func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64) error {
+	for _, r := range reqs {
+		k := r.ID.Key()
+		if _, ok := found[k]; ok {
+			continue
+		}
+		n := r.New
+		n.ExternalID = ""
+		var id int64
+		q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(1, t.s.cols("", "", "", "", "", "jsonb")) + " RETURNING id"
+		if err := t.queryRow(ctx, q, newUserArgs(n)...).Scan(&id); err != nil {
+			return fmt.Errorf("store: create alias user: %w", err)
+		}
+		res, err := t.exec(ctx, "INSERT INTO user_aliases (label, name, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			r.ID.Alias.Label, r.ID.Alias.Name, id)
+		if err != nil {
+			return fmt.Errorf("store: create alias: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, err := t.exec(ctx, "DELETE FROM users WHERE id = ?", id); err != nil {
+				return err
+			}
+			owner, err := t.UserByAlias(ctx, *r.ID.Alias)
+			if err != nil {
+				return err
+			}
+			id = owner
+		}
+		found[k] = id
+	}
+	return nil
+}
+
+// LockUsers loads users for update (PostgreSQL row locks, taken in id order to
+// avoid deadlocks; SQLite's write transaction already excludes other writers).
+func (t *tx) LockUsers(ctx context.Context, ids []int64) (map[int64]*profiles.User, error) {
+	ids = uniqueIDs(ids)
+	out := make(map[int64]*profiles.User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(ctx, "SELECT "+userCols+" FROM users WHERE id IN ("+inList(len(ids))+") ORDER BY id"+t.s.dialect.forUpdate(), int64Args(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: lock users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[u.ID] = u
+	}
+	return out, rows.Err()
+}
+
+func uniqueIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if id != 0 && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func int64Args(ids []int64) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}
+
+// saveCols are the columns SaveUsers writes, with their PostgreSQL types.
+var saveCols = []struct{ name, typ string }{
+	{"id", "bigint"}, {"updated_at", "bigint"}, {"first_name", "text"}, {"last_name", "text"}, {"email", "text"},
+	{"phone", "text"}, {"country", "text"}, {"home_city", "text"}, {"language", "text"}, {"time_zone", "text"},
+	{"dob", "text"}, {"gender", "text"}, {"push_subscribe", "text"}, {"email_subscribe", "text"},
+	{"custom", "jsonb"}, {"total_revenue", "double precision"}, {"first_session_at", "bigint"}, {"last_session_at", "bigint"},
+}
+
+// SaveUsers writes users' attributes in one statement per 200 users.
+func (t *tx) SaveUsers(ctx context.Context, users []*profiles.User) error {
+	const chunk = 200
+	for len(users) > 0 {
+		n := min(len(users), chunk)
+		if err := t.saveUsers(ctx, users[:n]); err != nil {
+			return err
+		}
+		users = users[n:]
+	}
+	return nil
+}
+
+func (t *tx) saveUsers(ctx context.Context, users []*profiles.User) error {
+	names := make([]string, len(saveCols))
+	types := make([]string, len(saveCols))
+	sets := make([]string, 0, len(saveCols)-1)
+	for i, c := range saveCols {
+		names[i], types[i] = c.name, c.typ
+		if i > 0 {
+			sets = append(sets, c.name+" = v."+c.name)
+		}
+	}
+	args := make([]any, 0, len(users)*len(saveCols))
+	for _, u := range users {
+		custom, err := json.Marshal(u.Custom)
+		if err != nil {
+			return fmt.Errorf("store: encode custom attributes: %w", err)
+		}
+		st := u.Standard
+		args = append(args, u.ID, u.UpdatedAt.UnixMilli(), nullStr(st.FirstName), nullStr(st.LastName), nullStr(st.Email),
+			nullStr(st.Phone), nullStr(st.Country), nullStr(st.HomeCity), nullStr(st.Language), nullStr(st.TimeZone),
+			nullStr(st.DOB), nullStr(st.Gender), defaultSub(st.PushSubscribe), defaultSub(st.EmailSubscribe),
+			string(custom), u.TotalRevenue, ms(u.FirstSessionAt), ms(u.LastSessionAt))
+	}
+	q := "WITH v (" + strings.Join(names, ", ") + ") AS (VALUES " + placeholders(len(users), t.s.cols(types...)) + ") " +
+		"UPDATE users SET " + strings.Join(sets, ", ") + " FROM v WHERE users.id = v.id"
+	if _, err := t.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: save users: %w", err)
+	}
+	return nil
+}
+
+func defaultSub(s string) string {
+	if s == "" {
+		return profiles.Subscribed
+	}
+	return s
+}
+
+// DeleteUsers deletes users; their rows in other tables go with them.
+func (t *tx) DeleteUsers(ctx context.Context, ids []int64) (int, error) {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	res, err := t.exec(ctx, "DELETE FROM users WHERE id IN ("+inList(len(ids))+")", int64Args(ids)...)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete users: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// AddAlias attaches an alias to a user.
+func (t *tx) AddAlias(ctx context.Context, userID int64, a profiles.Alias) error {
+	res, err := t.exec(ctx, "INSERT INTO user_aliases (label, name, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", a.Label, a.Name, userID)
+	if err != nil {
+		return fmt.Errorf("store: add alias: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		owner, err := t.UserByAlias(ctx, a)
+		if err != nil {
+			return err
+		}
+		if owner != userID {
+			return fmt.Errorf("store: alias %s/%s: %w", a.Label, a.Name, profiles.ErrConflict)
+		}
+	}
+	return nil
+}
+
+// UserByAlias returns the owner of an alias, or 0.
+func (t *tx) UserByAlias(ctx context.Context, a profiles.Alias) (int64, error) {
+	return t.oneID(ctx, "SELECT user_id FROM user_aliases WHERE label = ? AND name = ?", a.Label, a.Name)
+}
+
+// UserByExternalID returns the user with that external id, or 0.
+func (t *tx) UserByExternalID(ctx context.Context, ext string) (int64, error) {
+	return t.oneID(ctx, "SELECT id FROM users WHERE external_id = ?", ext)
+}
+
+func (t *tx) oneID(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, q, args...).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	return id, nil
+}
+
+// SetExternalID gives a user an external id.
+func (t *tx) SetExternalID(ctx context.Context, userID int64, ext string) error {
+	_, err := t.exec(ctx, "UPDATE users SET external_id = ? WHERE id = ?", ext, userID)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("store: external id %q: %w", ext, profiles.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("store: set external id: %w", err)
+	}
+	return nil
+}
+
+// MoveUserData moves everything a user owns to another user, merging rollups.
+func (t *tx) MoveUserData(ctx context.Context, from, into int64) error {
+	least, greatest := t.s.dialect.least(), t.s.dialect.greatest()
+	stmts := []string{
+		"UPDATE user_aliases SET user_id = ? WHERE user_id = ?",
+		"UPDATE devices SET user_id = ? WHERE user_id = ?",
+		"UPDATE events SET user_id = ? WHERE user_id = ?",
+		"UPDATE purchases SET user_id = ? WHERE user_id = ?",
+		`INSERT INTO user_event_days (user_id, name, day, count) SELECT ?, name, day, count FROM user_event_days WHERE user_id = ?
+		 ON CONFLICT (user_id, name, day) DO UPDATE SET count = user_event_days.count + excluded.count`,
+		`INSERT INTO user_event_totals (user_id, name, first_at, last_at, count) SELECT ?, name, first_at, last_at, count FROM user_event_totals WHERE user_id = ?
+		 ON CONFLICT (user_id, name) DO UPDATE SET first_at = ` + least + `(user_event_totals.first_at, excluded.first_at),
+		 last_at = ` + greatest + `(user_event_totals.last_at, excluded.last_at), count = user_event_totals.count + excluded.count`,
+		`INSERT INTO user_purchase_days (user_id, product_id, day, count, revenue) SELECT ?, product_id, day, count, revenue FROM user_purchase_days WHERE user_id = ?
+		 ON CONFLICT (user_id, product_id, day) DO UPDATE SET count = user_purchase_days.count + excluded.count, revenue = user_purchase_days.revenue + excluded.revenue`,
+		`INSERT INTO user_purchase_totals (user_id, product_id, first_at, last_at, count) SELECT ?, product_id, first_at, last_at, count FROM user_purchase_totals WHERE user_id = ?
+		 ON CONFLICT (user_id, product_id) DO UPDATE SET first_at = ` + least + `(user_purchase_totals.first_at, excluded.first_at),
+		 last_at = ` + greatest + `(user_purchase_totals.last_at, excluded.last_at), count = user_purchase_totals.count + excluded.count`,
+		`INSERT INTO user_apps (user_id, app_id, first_used, last_used, sessions, app_version) SELECT ?, app_id, first_used, last_used, sessions, app_version FROM user_apps WHERE user_id = ?
+		 ON CONFLICT (user_id, app_id) DO UPDATE SET first_used = ` + least + `(user_apps.first_used, excluded.first_used),
+		 last_used = ` + greatest + `(user_apps.last_used, excluded.last_used), sessions = user_apps.sessions + excluded.sessions`,
+		`INSERT INTO user_session_days (user_id, day, sessions) SELECT ?, day, sessions FROM user_session_days WHERE user_id = ?
+		 ON CONFLICT (user_id, day) DO UPDATE SET sessions = user_session_days.sessions + excluded.sessions`,
+	}
+	for _, q := range stmts {
+		if _, err := t.exec(ctx, q, into, from); err != nil {
+			return fmt.Errorf("store: merge users: %w", err)
+		}
+	}
+	for _, table := range []string{"user_event_days", "user_event_totals", "user_purchase_days", "user_purchase_totals", "user_apps", "user_session_days"} {
+		if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE user_id = ?", from); err != nil {
+			return fmt.Errorf("store: merge users: %w", err)
+		}
+	}
+	return nil
+}
+
+// AppPlatforms returns the platform of each known app id.
+func (t *tx) AppPlatforms(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := t.query(ctx, "SELECT id, platform FROM apps WHERE id IN ("+inList(len(ids))+")", strArgs(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: apps: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, p string
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, err
+		}
+		out[id] = p
+	}
+	return out, rows.Err()
+}
