@@ -25,12 +25,12 @@ type dialect interface {
 
 type sqliteDialect struct{}
 
-func (sqliteDialect) name() string           { return "sqlite" }
-func (sqliteDialect) bind(q string) string   { return q }
-func (sqliteDialect) cast(string) string     { return "" }
-func (sqliteDialect) least() string          { return "min" }
-func (sqliteDialect) greatest() string       { return "max" }
-func (sqliteDialect) forUpdate() string      { return "" }
+func (sqliteDialect) name() string         { return "sqlite" }
+func (sqliteDialect) bind(q string) string { return q }
+func (sqliteDialect) cast(string) string   { return "" }
+func (sqliteDialect) least() string        { return "min" }
+func (sqliteDialect) greatest() string     { return "max" }
+func (sqliteDialect) forUpdate() string    { return "" }
 func (sqliteDialect) retryable(err error) bool {
 	var e *sqlite.Error
 	if errors.As(err, &e) {
