@@ -205,6 +205,13 @@ func checkP8(p8 string) error {
 }
 
 func (f *FCMCredentials) validate() error {
+	// the document may arrive as a JSON object or as a string holding one
+	if len(f.ServiceAccountJSON) > 0 && f.ServiceAccountJSON[0] == '"' {
+		var s string
+		if err := json.Unmarshal(f.ServiceAccountJSON, &s); err == nil {
+			f.ServiceAccountJSON = json.RawMessage(s)
+		}
+	}
 	var sa struct {
 		Type        string `json:"type"`
 		ProjectID   string `json:"project_id"`

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-oss/herald/apikeys"
+	"github.com/herald-oss/herald/profiles"
+)
+
+// Options configure the API.
+type Options struct {
+	MaxBodyBytes    int64
+	MaxInFlight     int
+	BulkMaxInFlight int
+	// BulkWait is how long a bulk request waits for a lane before 503. Default 10s.
+	BulkWait time.Duration
+	Limits   Limits
+}
+
+// Limits are the per-key rate limits per endpoint class.
+type Limits struct {
+	UsersTrack, UsersTrackBulk, UsersExport, UsersIdentity, Default Limit
+}
+
+// Limit is Requests per Window; Requests 0 disables it.
+type Limit struct {
+	Requests int
+	Window   time.Duration
+}
+
+// Deps are what the API calls into.
+type Deps struct {
+	Profiles *profiles.Service
+	Apps     *profiles.AppService
+	Keys     *apikeys.Verifier
+	Limiter  *Limiter
+	// Ready reports whether the node can serve (store, Redis, migrations).
+	Ready    func(ctx context.Context) error
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	// Metrics is served at /metrics when set.
+	Metrics http.Handler
+}
+
+// Server is the HTTP handler tree.
+type Server struct {
+	deps    Deps
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	live    chan struct{}
+	bulk    chan struct{}
+	metrics *metrics
+}
+
+// New builds the API handler.
+func New(deps Deps, opts Options) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 4 << 20
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 256
+	}
+	if opts.BulkMaxInFlight <= 0 {
+		opts.BulkMaxInFlight = 2
+	}
+	if opts.BulkWait <= 0 {
+		opts.BulkWait = 10 * time.Second
+	}
+	s := &Server{
+		deps: deps, opts: opts, log: deps.Logger, mux: http.NewServeMux(),
+		live: make(chan struct{}, opts.MaxInFlight), bulk: make(chan struct{}, opts.BulkMaxInFlight),
+		metrics: newMetrics(deps.Registry),
+	}
+	s.routes()
+	return s
+}
+
+// endpoint describes one authenticated route.
+type endpoint struct {
+	scope string
+	class string // rate limit class
+	bulk  bool   // may use the bulk lane
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if s.deps.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.deps.Metrics)
+	}
+	s.handle("POST /users/track", endpoint{scope: "users.track", class: classUsersTrack, bulk: true}, s.usersTrack)
+	s.handle("POST /users/delete", endpoint{scope: "users.delete", class: classUsersIdentity}, s.usersDelete)
+	s.handle("POST /users/export/ids", endpoint{scope: "users.export.ids", class: classUsersExport}, s.usersExport)
+	s.handle("POST /users/alias/new", endpoint{scope: "users.alias.new", class: classUsersIdentity}, s.usersAliasNew)
+	s.handle("POST /users/identify", endpoint{scope: "users.identify", class: classUsersIdentity}, s.usersIdentify)
+
+	s.handle("POST /manage/apps", endpoint{scope: "manage", class: classDefault}, s.createApp)
+	s.handle("GET /manage/apps", endpoint{scope: "manage", class: classDefault}, s.listApps)
+	s.handle("GET /manage/apps/{id}", endpoint{scope: "manage", class: classDefault}, s.getApp)
+	s.handle("PUT /manage/apps/{id}/credentials", endpoint{scope: "manage", class: classDefault}, s.setCredentials)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeMessage(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "other"
+	}
+	s.metrics.observe(route, rec.status, time.Since(start))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := s.deps.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
