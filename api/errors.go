@@ -95,4 +95,3 @@ func fieldErrors(err error) []fieldError {
 	walk(err)
 	return out
 }
-

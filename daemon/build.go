@@ -262,9 +262,9 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
 	n.api = api.New(api.Deps{
 		Profiles: n.profiles, Apps: n.apps, Keys: n.keys,
-		Limiter:  api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
-		Ready:    n.ready, Logger: log, Registry: n.registry,
-		Metrics:  promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),
+		Limiter: api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
+		Ready:   n.ready, Logger: log, Registry: n.registry,
+		Metrics: promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),
 	}, api.Options{
 		MaxBodyBytes: cfg.API.MaxBodyBytes, MaxInFlight: cfg.API.MaxInFlight, BulkMaxInFlight: cfg.API.BulkMaxInFlight,
 		Limits: api.Limits{UsersTrack: lim(rl.UsersTrack), UsersTrackBulk: lim(rl.UsersTrackBulk),

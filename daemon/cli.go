@@ -162,4 +162,3 @@ func (c *cli) configPath(flagVal string) string {
 	}
 	return c.env.Map["HERALD_CONFIG"]
 }
-

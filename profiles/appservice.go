@@ -85,7 +85,9 @@ func slug(name string) string {
 func (s *AppService) List(ctx context.Context) ([]*App, error) { return s.store.ListApps(ctx) }
 
 // Get returns one app.
-func (s *AppService) Get(ctx context.Context, id string) (*App, error) { return s.store.GetApp(ctx, id) }
+func (s *AppService) Get(ctx context.Context, id string) (*App, error) {
+	return s.store.GetApp(ctx, id)
+}
 
 // SetCredentials validates credentials against the app's platform, seals them and
 // stores them, replacing any previous ones.
