@@ -124,7 +124,7 @@ func requestBody(w http.ResponseWriter, r *http.Request, limit int64) (io.ReadCl
 		if err != nil {
 			return nil, fmt.Errorf("invalid gzip body: %v", err)
 		}
-		return &limitedGzip{Reader: zr, body: body, left: limit}, nil
+		return &limitedGzip{Reader: zr, body: body, left: limit, limit: limit}, nil
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q (use gzip or none)", r.Header.Get("Content-Encoding"))
 	}
@@ -132,13 +132,14 @@ func requestBody(w http.ResponseWriter, r *http.Request, limit int64) (io.ReadCl
 
 type limitedGzip struct {
 	*gzip.Reader
-	body io.ReadCloser
-	left int64
+	body  io.ReadCloser
+	left  int64
+	limit int64
 }
 
 func (l *limitedGzip) Read(p []byte) (int, error) {
 	if l.left <= 0 {
-		return 0, &http.MaxBytesError{Limit: l.left}
+		return 0, &http.MaxBytesError{Limit: l.limit}
 	}
 	if int64(len(p)) > l.left {
 		p = p[:l.left]

@@ -107,22 +107,47 @@ func (s *Server) routes() {
 	s.handle("GET /manage/apps", endpoint{scope: "manage", class: classDefault}, s.listApps)
 	s.handle("GET /manage/apps/{id}", endpoint{scope: "manage", class: classDefault}, s.getApp)
 	s.handle("PUT /manage/apps/{id}/credentials", endpoint{scope: "manage", class: classDefault}, s.setCredentials)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeMessage(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(rec, r)
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.noRoute(rec, r)
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
 	route := r.Pattern
-	if route == "" || route == "/" {
+	if route == "" {
 		route = "other"
 	}
 	s.metrics.observe(route, rec.status, time.Since(start))
 }
+
+// noRoute answers 404 or 405 (with Allow) in the API's JSON error format.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	probe := &headerProbe{h: http.Header{}}
+	s.mux.ServeHTTP(probe, r)
+	if allow := probe.h.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if probe.status == http.StatusMethodNotAllowed {
+		writeMessage(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path)
+		return
+	}
+	writeMessage(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+// headerProbe captures the status and headers the mux's own error handler sets.
+type headerProbe struct {
+	h      http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.h }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *headerProbe) WriteHeader(code int)        { p.status = code }
 
 type statusRecorder struct {
 	http.ResponseWriter

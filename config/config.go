@@ -18,10 +18,12 @@ type Config struct {
 
 	// dir is the directory of the file the config was loaded from; relative file
 	// paths inside the config are resolved against it. file and lines locate each
-	// key path in that file, so validation problems can name the line.
+	// key path in that file, so validation problems can name the line; env maps a
+	// key path set by an environment override to its variable, which then names it.
 	dir   string
 	file  string
 	lines map[string]int
+	env   map[string]string
 }
 
 // Log configures structured logging.

@@ -107,8 +107,8 @@ func (d *decoder) node(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	if path != "" {
-		d.lines[path] = n.Line
+	if _, ok := d.lines[path]; !ok && path != "" {
+		d.lines[path] = n.Line // a list item; mapping entries record their key's line
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an empty value keeps the default
@@ -140,6 +140,7 @@ func (d *decoder) node(n *yaml.Node, v reflect.Value, path string) {
 				d.fail(k, sub, "unknown key")
 				continue
 			}
+			d.lines[sub] = k.Line
 			d.node(val, v.Field(idx), sub)
 		}
 	case reflect.Slice:
@@ -318,7 +319,12 @@ func applyEnv(env []string, cfg *Config) []error {
 		}
 		if err := setScalar(root.FieldByIndex(idx), val); err != nil {
 			errs = append(errs, &Problem{Path: paths[name], File: "$" + name, Reason: err.Error()})
+			continue
 		}
+		if cfg.env == nil {
+			cfg.env = map[string]string{}
+		}
+		cfg.env[paths[name]] = name
 	}
 	return errs
 }

@@ -36,7 +36,10 @@ type validator struct {
 
 func (v *validator) add(path, format string, args ...any) {
 	p := &Problem{Path: path, Reason: fmt.Sprintf(format, args...)}
-	if line, ok := v.cfg.lines[path]; ok {
+	if name, ok := v.cfg.env[path]; ok {
+		// the value came from the environment, not from the line that wrote the key
+		p.File = "$" + name
+	} else if line, ok := v.cfg.lines[path]; ok {
 		p.File, p.Line = v.cfg.file, line
 	} else if v.cfg.file != "" {
 		// the key was not in the file (a default or an env override): locate it by its
@@ -100,12 +103,16 @@ func (v *validator) api() {
 	if a.BulkMaxInFlight < 1 {
 		v.add("api.bulk_max_in_flight", "must be at least 1, got %d", a.BulkMaxInFlight)
 	}
-	for name, l := range map[string]Limit{
-		"users_track": a.RateLimits.UsersTrack, "users_track_bulk": a.RateLimits.UsersTrackBulk,
-		"users_export": a.RateLimits.UsersExport, "users_identity": a.RateLimits.UsersIdentity,
-		"default": a.RateLimits.Default,
+	// a slice, not a map: problems are reported in a stable order
+	for _, rl := range []struct {
+		name string
+		l    Limit
+	}{
+		{"users_track", a.RateLimits.UsersTrack}, {"users_track_bulk", a.RateLimits.UsersTrackBulk},
+		{"users_export", a.RateLimits.UsersExport}, {"users_identity", a.RateLimits.UsersIdentity},
+		{"default", a.RateLimits.Default},
 	} {
-		p := "api.rate_limits." + name
+		p, l := "api.rate_limits."+rl.name, rl.l
 		if l.Requests < 0 {
 			v.add(p+".requests", "must not be negative (0 disables the limit)")
 		}
@@ -174,9 +181,20 @@ func (v *validator) security() {
 			v.add("security.encryption_key_file", "%v", err)
 		}
 	}
-	if len(v.cfg.Apps) > 0 && s.EncryptionKey == "" && s.EncryptionKeyFile == "" {
+	if v.appsHaveCredentials() && s.EncryptionKey == "" && s.EncryptionKeyFile == "" {
 		v.add("security.encryption_key", "required when apps declare credentials (32 random bytes, base64; `openssl rand -base64 32`)")
 	}
+}
+
+// appsHaveCredentials reports whether any declared app carries credentials, which
+// are sealed with the encryption key; an app without credentials needs no key.
+func (v *validator) appsHaveCredentials() bool {
+	for _, app := range v.cfg.Apps {
+		if app.APNs != nil || app.FCM != nil || app.WebPush != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) ingest() {

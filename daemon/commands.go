@@ -273,6 +273,7 @@ func (c *cli) serve(ctx context.Context, args []string, role string) error {
 func (n *node) httpComponent() *httpComponent {
 	a := n.cfg.API
 	return &httpComponent{
+		log: n.log,
 		srv: &http.Server{Addr: a.Addr, Handler: n.api, ReadHeaderTimeout: a.ReadHeaderTimeout, ReadTimeout: a.ReadTimeout,
 			WriteTimeout: a.WriteTimeout, IdleTimeout: a.IdleTimeout, MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn), TLSConfig: tlsConfig()},

@@ -28,6 +28,7 @@ func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} 
 
 // httpComponent serves a handler on an address.
 type httpComponent struct {
+	log      *slog.Logger
 	srv      *http.Server
 	certFile string
 	keyFile  string
@@ -43,6 +44,7 @@ func (h *httpComponent) Start(context.Context) error {
 		return fmt.Errorf("listen on %s: %w", h.srv.Addr, err)
 	}
 	h.ln = ln
+	h.log.Info("listening", "addr", ln.Addr().String(), "tls", h.certFile != "")
 	go func() {
 		var err error
 		if h.certFile != "" {

@@ -54,7 +54,7 @@ func DecodeDelete(r io.Reader) (*DeleteRequest, error) {
 func decodeKnown(r io.Reader, v any) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return requestErr("cannot read body: %v", err)
+		return fmt.Errorf("read body: %w", err) // e.g. the body limit
 	}
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(data, &probe); err != nil || probe == nil {

@@ -111,6 +111,9 @@ type PurchaseInput struct {
 func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) {
 	var body map[string]json.RawMessage
 	if err := decodeStrictJSON(r, &body); err != nil {
+		if !isJSONError(err) {
+			return nil, fmt.Errorf("read body: %w", err) // e.g. the body limit
+		}
 		return nil, requestErr("Invalid JSON: %v", err)
 	}
 	if body == nil {
@@ -160,6 +163,16 @@ func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) 
 	return req, nil
 }
 
+// isJSONError reports whether err is about the JSON itself rather than reading it.
+func isJSONError(err error) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errTrailing)
+}
+
+var errTrailing = errors.New("unexpected data after the JSON value")
+
 // decodeStrictJSON decodes one JSON value, with numbers kept exact, and rejects
 // trailing data.
 func decodeStrictJSON(r io.Reader, v any) error {
@@ -169,7 +182,7 @@ func decodeStrictJSON(r io.Reader, v any) error {
 		return err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("unexpected data after the JSON value")
+		return errTrailing
 	}
 	return nil
 }
