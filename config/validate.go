@@ -42,7 +42,7 @@ func (v *validator) add(path, format string, args ...any) {
 	} else if line, ok := v.cfg.lines[path]; ok {
 		p.File, p.Line = v.cfg.file, line
 	} else if v.cfg.file != "" {
-		// the key was not in the file (a default or an env override): locate it by its
+		// the key was not in the file (a default): locate it by its
 		// closest written parent, if any
 		for parent := path; parent != ""; {
 			i := strings.LastIndexAny(parent, ".[")
