@@ -303,7 +303,9 @@ func TestAllWithPostgresAndDeclaredApps(t *testing.T) {
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	writeFile(t, filepath.Join(dir, "AuthKey.p8"), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
 	writeFile(t, filepath.Join(dir, "enc.key"), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n")
-	cfg := writeFile(t, filepath.Join(dir, "herald.yaml"), fmt.Sprintf(`api:
+	cfg := writeFile(t, filepath.Join(dir, "herald.yaml"), fmt.Sprintf(`log:
+  level: debug
+api:
   addr: 127.0.0.1:0
 store:
   driver: postgres
@@ -348,7 +350,14 @@ apps:
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("exit %d: %s", code, r.errb)
 	}
-	if !strings.Contains(r.errb.String(), "msg=stopped") {
-		t.Fatalf("no clean stop logged:\n%s", r.errb)
+	logs := r.errb.String()
+	if !strings.Contains(logs, "msg=stopped") {
+		t.Fatalf("no clean stop logged:\n%s", logs)
+	}
+	// no secret reaches the logs: API key, encryption key, credential file contents
+	for _, secret := range []string{key, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "PRIVATE KEY"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("logs contain a secret (%.12s…):\n%s", secret, logs)
+		}
 	}
 }
