@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -25,8 +26,8 @@ func ParseWebSubscription(s string) (*WebSubscription, error) {
 		return nil, errors.New(`a web token must be the PushSubscription JSON {"endpoint":…,"keys":{"p256dh":…,"auth":…}}`)
 	}
 	u, err := url.Parse(sub.Endpoint)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("subscription endpoint must be an absolute https URL")
+	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, errors.New("subscription endpoint must be an absolute https URL (http only on loopback)")
 	}
 	if b, err := decodeB64URL(sub.Keys.P256dh); err != nil || len(b) != 65 || b[0] != 4 {
 		return nil, errors.New("keys.p256dh must be a base64url uncompressed P-256 point")
@@ -35,6 +36,15 @@ func ParseWebSubscription(s string) (*WebSubscription, error) {
 		return nil, errors.New("keys.auth must be 16 bytes, base64url")
 	}
 	return &sub, nil
+}
+
+// isLoopback reports whether host names this machine (test and dev push services).
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func decodeB64URL(s string) ([]byte, error) {

@@ -26,6 +26,9 @@ func standardOp(field string, v any) (StandardOp, error) {
 		return op, errors.New("must be valid text of at most 255 characters")
 	}
 	if s == "" {
+		if field == "push_subscribe" || field == "email_subscribe" {
+			return op, errors.New("cannot be empty; use opted_in, subscribed or unsubscribed")
+		}
 		return op, nil // empty clears, like null
 	}
 	switch field {

@@ -33,8 +33,9 @@ type Store interface {
 // Apps persists apps and their sealed credentials.
 type Apps interface {
 	CreateApp(ctx context.Context, a *App) error
-	// UpsertApp creates or replaces an app's name, platform and credentials (used
-	// for apps declared in the config file); the SDK key is kept.
+	// UpsertApp creates an app or replaces its name, platform and source (apps
+	// declared in the config file); the SDK key is kept, and the credentials are
+	// replaced only when the app carries some.
 	UpsertApp(ctx context.Context, a *App) error
 	GetApp(ctx context.Context, id string) (*App, error)
 	ListApps(ctx context.Context) ([]*App, error)

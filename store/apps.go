@@ -37,14 +37,18 @@ func (s *Store) CreateApp(ctx context.Context, a *profiles.App) error {
 	return nil
 }
 
-// UpsertApp creates an app or replaces its name, platform, source and credentials,
-// keeping its SDK key and creation time.
+// UpsertApp creates an app or replaces its name, platform and source, keeping its
+// SDK key and creation time. Credentials are replaced when given; an app declared
+// without credentials keeps those set through the API.
 func (s *Store) UpsertApp(ctx context.Context, a *profiles.App) error {
 	_, err := s.exec(ctx, "INSERT INTO apps ("+appCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?) "+
 		`ON CONFLICT (id) DO UPDATE SET name = excluded.name, platform = excluded.platform, source = excluded.source,
-		 credentials = excluded.credentials, has_apns = excluded.has_apns, has_fcm = excluded.has_fcm,
-		 has_webpush = excluded.has_webpush, updated_at = excluded.updated_at`,
-		a.ID, a.Name, a.Platform, a.SDKKey, a.Source, a.Sealed, a.Kinds.APNs, a.Kinds.FCM, a.Kinds.WebPush,
+		 credentials = COALESCE(excluded.credentials, apps.credentials),
+		 has_apns = CASE WHEN excluded.credentials IS NULL THEN apps.has_apns ELSE excluded.has_apns END,
+		 has_fcm = CASE WHEN excluded.credentials IS NULL THEN apps.has_fcm ELSE excluded.has_fcm END,
+		 has_webpush = CASE WHEN excluded.credentials IS NULL THEN apps.has_webpush ELSE excluded.has_webpush END,
+		 updated_at = excluded.updated_at`,
+		a.ID, a.Name, a.Platform, a.SDKKey, a.Source, nullBytes(a.Sealed), a.Kinds.APNs, a.Kinds.FCM, a.Kinds.WebPush,
 		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: upsert app: %w", err)
@@ -93,4 +97,11 @@ func (s *Store) SetAppCredentials(ctx context.Context, id string, sealed []byte,
 		return fmt.Errorf("store: app %q: %w", id, profiles.ErrNotFound)
 	}
 	return nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

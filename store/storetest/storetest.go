@@ -496,6 +496,16 @@ func testApps(t *testing.T, s *store.Store) {
 	if err := s.UpsertApp(ctx(t), &profiles.App{ID: "new-web", Name: "Web", Platform: "web", SDKKey: "sdk-2", Source: "config", CreatedAt: t0, UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := s.GetApp(ctx(t), "my-ios"); err != nil || string(got.Sealed) != string(sealed) || !got.Kinds.APNs {
+		t.Fatalf("upsert without credentials dropped them: %+v %v", got, err)
+	}
+	if err := s.UpsertApp(ctx(t), &profiles.App{ID: "my-ios", Name: "Renamed", Platform: "ios", SDKKey: "other", Source: "config",
+		Sealed: []byte{9, 9}, Kinds: profiles.CredentialKinds{APNs: true}, CreatedAt: t0, UpdatedAt: t0.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetApp(ctx(t), "my-ios"); err != nil || string(got.Sealed) != string([]byte{9, 9}) {
+		t.Fatalf("upsert with credentials did not replace them: %+v %v", got, err)
+	}
 	list, err := s.ListApps(ctx(t))
 	if err != nil || len(list) != 2 {
 		t.Fatalf("ListApps = %v, %v", list, err)
