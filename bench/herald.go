@@ -152,6 +152,16 @@ func (h *instance) exited() (bool, error) {
 	}
 }
 
+// alive returns an error with the log tail if the process has exited (after a
+// run, before reading its /proc figures).
+func (h *instance) alive() error {
+	if done, err := h.exited(); done {
+		h.reported = true
+		return fmt.Errorf("herald exited during the run (%v); log tail:\n%s", err, h.logTail(20))
+	}
+	return nil
+}
+
 // stop sends SIGTERM and waits up to timeout for a clean exit, then kills. A
 // non-zero exit status is an error carrying the log tail.
 func (h *instance) stop(timeout time.Duration) error {
@@ -184,6 +194,9 @@ func (h *instance) logTail(n int) string {
 	b, err := os.ReadFile(h.logPath)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "  (herald wrote nothing)"
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {

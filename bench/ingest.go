@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,8 +107,8 @@ func runIngest(ctx context.Context, args []string, out outputs) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("interrupted, nothing reported: %w", err)
 	}
-	if done, werr := h.exited(); done {
-		return fmt.Errorf("herald exited during the run (%v); log tail:\n%s", werr, h.logTail(20))
+	if err := h.alive(); err != nil {
+		return err
 	}
 	rss, err := h.peakRSS()
 	if err != nil {
@@ -125,8 +126,11 @@ func runIngest(ctx context.Context, args []string, out outputs) (err error) {
 	if err := writeReport(out.stdout, res, p.env.json); err != nil {
 		return err
 	}
-	if load.failures() > 0 || load.ObjectErrors > 0 {
+	switch {
+	case load.failures()+load.Warmup.failures() > 0 || load.ObjectErrors+load.Warmup.ObjectErrors > 0:
 		return errFailures
+	case load.Requests == 0:
+		return errors.New("no request started and finished inside the measured window (the server stalled?)")
 	}
 	return nil
 }
@@ -200,7 +204,7 @@ const timeLayout = "2006-01-02T15:04:05.000Z"
 // with random users each time, reusing its buffers.
 func newIngestRequest(client *http.Client, url, apiKey string, p ingestParams, worker uint64) request {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), worker))
-	auth := "Bearer x" + apiKey
+	auth := "Bearer " + apiKey
 	var (
 		body  trackBody
 		buf   bytes.Buffer
@@ -259,7 +263,9 @@ func newIngestRequest(client *http.Client, url, apiKey string, p ingestParams, w
 	}
 }
 
+// truncate returns b without surrounding space, cut to n bytes.
 func truncate(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
 	if len(b) <= n {
 		return string(b)
 	}
@@ -287,6 +293,8 @@ type ingestResult struct {
 	Non201           int       `json:"non_201"`
 	TransportErrors  int       `json:"transport_errors"`
 	ObjectErrors     int64     `json:"object_errors"`
+	WarmupRequests   int       `json:"warmup_requests"`
+	WarmupFailures   int       `json:"warmup_failures"`
 	FirstError       string    `json:"first_error,omitempty"`
 	FirstObjectError string    `json:"first_object_error,omitempty"`
 	PeakRSSMB        float64   `json:"herald_peak_rss_mb"`
@@ -301,7 +309,8 @@ func newIngestResult(p ingestParams, l *loadResult, rss int64, cpu time.Duration
 		Requests: l.Requests, Objects: l.Objects,
 		ObjectsPerSec: rate(l.Objects, l.Elapsed), RequestsPerSec: rate(int64(l.Requests), l.Elapsed),
 		Latency: summarize(l.Latencies), Non201: l.BadStatus, TransportErrors: l.TransportErrors,
-		ObjectErrors: l.ObjectErrors, FirstError: l.FirstFailure, FirstObjectError: l.FirstObjectError,
+		ObjectErrors: l.ObjectErrors + l.Warmup.ObjectErrors, WarmupRequests: l.Warmup.Requests, WarmupFailures: l.Warmup.failures(),
+		FirstError: l.firstFailure(), FirstObjectError: cmp.Or(l.Warmup.FirstObjectError, l.FirstObjectError),
 		PeakRSSMB: mb(rss), HostCPUs: runtime.NumCPU(),
 	}
 	r.PerRequest.Attributes, r.PerRequest.Events, r.PerRequest.Purchases = p.attributes, p.events, p.purchases
@@ -329,7 +338,8 @@ func (r *ingestResult) rows() []row {
 		{"latency max", num(r.Latency.Max) + " ms"},
 		{"non-201 responses", strconv.Itoa(r.Non201)},
 		{"transport errors", strconv.Itoa(r.TransportErrors)},
-		{"object errors", strconv.FormatInt(r.ObjectErrors, 10)},
+		{"object errors", strconv.FormatInt(r.ObjectErrors, 10) + " (warm-up included)"},
+		{"warm-up requests", fmt.Sprintf("%d (%d failed)", r.WarmupRequests, r.WarmupFailures)},
 	}
 	if r.FirstError != "" {
 		rows = append(rows, row{"first error", r.FirstError})

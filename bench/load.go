@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -34,140 +35,165 @@ type loadSpec struct {
 	Concurrency int
 	Warmup      time.Duration
 	Duration    time.Duration
+	// Grace is how long requests still running when the measured window ends may
+	// take; then they are cut off and count as failures. Default: 30s.
+	Grace time.Duration
 	// OnMeasure, when set, is called as the measured window begins (to sample
 	// the server's CPU time, for example).
 	OnMeasure func()
 }
 
-// loadResult aggregates the requests that started inside the measured window.
-type loadResult struct {
+// phase aggregates the requests that started in one phase (warm-up or measured).
+type phase struct {
 	Requests        int
 	Objects         int64
 	ObjectErrors    int64
 	BadStatus       int // answered with an unexpected status
-	TransportErrors int // no answer at all
+	TransportErrors int // no answer at all (or cut off after the grace period)
 	FirstFailure    string
 	// FirstObjectError is a per-object error the server reported, if any.
 	FirstObjectError string
-	// Elapsed runs from the start of the measured window to the end of the last
-	// measured request.
-	Elapsed time.Duration
-	// Latencies are sorted ascending.
+	// Latencies are sorted ascending once merged.
 	Latencies []time.Duration
+
+	firstAt time.Time // when FirstFailure happened, to keep the earliest overall
+	lastEnd time.Time
 }
 
 // failures is every failed request.
-func (r *loadResult) failures() int { return r.BadStatus + r.TransportErrors }
+func (p *phase) failures() int { return p.BadStatus + p.TransportErrors }
 
-type workerStats struct {
-	loadResult
-	firstAt time.Time // when FirstFailure happened, to keep the earliest overall
-	lastEnd time.Time
+// loadResult is the measured phase (requests that started inside the measured
+// window) plus what happened during the warm-up.
+type loadResult struct {
+	phase
+	Warmup phase
+	// Elapsed runs from the start of the measured window to the end of the last
+	// measured request.
+	Elapsed time.Duration
+}
+
+// firstFailure is the earliest failure of either phase, labelled with its phase.
+func (r *loadResult) firstFailure() string {
+	switch {
+	case r.Warmup.FirstFailure != "" && (r.FirstFailure == "" || r.Warmup.firstAt.Before(r.firstAt)):
+		return "(warm-up) " + r.Warmup.FirstFailure
+	default:
+		return r.FirstFailure
+	}
 }
 
 // runLoad runs spec with one request function per worker (newRequest(i) for
 // worker i). A cancelled ctx stops the load early; requests it cut off are not
 // counted.
 func runLoad(ctx context.Context, spec loadSpec, newRequest func(worker int) request) *loadResult {
+	if spec.Grace <= 0 {
+		spec.Grace = 30 * time.Second
+	}
 	start := time.Now()
 	measureFrom := start.Add(spec.Warmup)
 	until := measureFrom.Add(spec.Duration)
+	loadCtx, cancel := context.WithDeadline(ctx, until.Add(spec.Grace))
+	defer cancel()
 	if spec.OnMeasure != nil {
 		t := time.AfterFunc(spec.Warmup, spec.OnMeasure)
 		defer t.Stop()
 	}
-	stats := make([]workerStats, spec.Concurrency)
+	type stats struct{ warmup, measured phase }
+	all := make([]stats, spec.Concurrency)
 	var wg sync.WaitGroup
 	for i := range spec.Concurrency {
 		do := newRequest(i)
-		st := &stats[i]
+		st := &all[i]
 		wg.Go(func() {
 			for {
 				t0 := time.Now()
 				if !t0.Before(until) || ctx.Err() != nil {
 					return
 				}
-				o := do(ctx)
+				o := do(loadCtx)
 				t1 := time.Now()
 				if ctx.Err() != nil {
 					return
 				}
-				if t0.Before(measureFrom) {
-					continue
+				if loadCtx.Err() != nil && o.failure != "" {
+					o = outcome{failure: fmt.Sprintf("cut off: still running %s after the measured window ended", spec.Grace)}
 				}
-				st.add(o, t0, t1)
+				if t0.Before(measureFrom) {
+					st.warmup.add(o, t0, t1)
+				} else {
+					st.measured.add(o, t0, t1)
+				}
 			}
 		})
 	}
 	wg.Wait()
-	return merge(stats, measureFrom, spec.Duration)
+	r := &loadResult{Elapsed: spec.Duration}
+	for i := range all {
+		r.phase.merge(&all[i].measured)
+		r.Warmup.merge(&all[i].warmup)
+	}
+	slices.Sort(r.Latencies)
+	slices.Sort(r.Warmup.Latencies)
+	if !r.lastEnd.IsZero() {
+		r.Elapsed = r.lastEnd.Sub(measureFrom)
+	}
+	return r
 }
 
-func (s *workerStats) add(o outcome, t0, t1 time.Time) {
-	s.Requests++
-	s.Latencies = append(s.Latencies, t1.Sub(t0))
-	s.Objects += int64(o.objects)
-	s.ObjectErrors += int64(o.objectErrors)
-	if t1.After(s.lastEnd) {
-		s.lastEnd = t1
+func (p *phase) add(o outcome, t0, t1 time.Time) {
+	p.Requests++
+	p.Latencies = append(p.Latencies, t1.Sub(t0))
+	p.Objects += int64(o.objects)
+	p.ObjectErrors += int64(o.objectErrors)
+	if t1.After(p.lastEnd) {
+		p.lastEnd = t1
 	}
-	if s.FirstObjectError == "" {
-		s.FirstObjectError = o.objectError
+	if p.FirstObjectError == "" {
+		p.FirstObjectError = o.objectError
 	}
 	if o.failure == "" {
 		return
 	}
 	if o.status == 0 {
-		s.TransportErrors++
+		p.TransportErrors++
 	} else {
-		s.BadStatus++
+		p.BadStatus++
 	}
-	if s.FirstFailure == "" {
-		s.FirstFailure, s.firstAt = o.failure, t0
+	if p.FirstFailure == "" {
+		p.FirstFailure, p.firstAt = o.failure, t0
 	}
 }
 
-func merge(stats []workerStats, measureFrom time.Time, duration time.Duration) *loadResult {
-	r := &loadResult{}
-	var lastEnd, firstAt time.Time
-	for i := range stats {
-		s := &stats[i]
-		r.Requests += s.Requests
-		r.Objects += s.Objects
-		r.ObjectErrors += s.ObjectErrors
-		r.BadStatus += s.BadStatus
-		r.TransportErrors += s.TransportErrors
-		r.Latencies = append(r.Latencies, s.Latencies...)
-		if s.lastEnd.After(lastEnd) {
-			lastEnd = s.lastEnd
-		}
-		if r.FirstObjectError == "" {
-			r.FirstObjectError = s.FirstObjectError
-		}
-		if s.FirstFailure != "" && (r.FirstFailure == "" || s.firstAt.Before(firstAt)) {
-			r.FirstFailure, firstAt = s.FirstFailure, s.firstAt
-		}
+// merge adds one worker's phase into p.
+func (p *phase) merge(w *phase) {
+	p.Requests += w.Requests
+	p.Objects += w.Objects
+	p.ObjectErrors += w.ObjectErrors
+	p.BadStatus += w.BadStatus
+	p.TransportErrors += w.TransportErrors
+	p.Latencies = append(p.Latencies, w.Latencies...)
+	if w.lastEnd.After(p.lastEnd) {
+		p.lastEnd = w.lastEnd
 	}
-	slices.Sort(r.Latencies)
-	r.Elapsed = duration
-	if !lastEnd.IsZero() {
-		r.Elapsed = lastEnd.Sub(measureFrom)
+	if p.FirstObjectError == "" {
+		p.FirstObjectError = w.FirstObjectError
 	}
-	return r
+	if w.FirstFailure != "" && (p.FirstFailure == "" || w.firstAt.Before(p.firstAt)) {
+		p.FirstFailure, p.firstAt = w.FirstFailure, w.firstAt
+	}
 }
 
 // newHTTPClient returns one keep-alive client for all workers, with enough idle
 // connections that every worker keeps its own.
 func newHTTPClient(concurrency int) *http.Client {
 	return &http.Client{
-		Timeout: 2 * time.Minute,
+		Timeout: 5 * time.Minute, // the load's own deadline cuts requests off first
 		Transport: &http.Transport{
-			Proxy:               nil,
 			MaxIdleConns:        2 * concurrency,
 			MaxIdleConnsPerHost: 2 * concurrency,
 			IdleConnTimeout:     90 * time.Second,
 			DisableCompression:  true,
-			ForceAttemptHTTP2:   false,
 		},
 	}
 }

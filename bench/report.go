@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -30,7 +31,8 @@ func writeReport(w io.Writer, res result, asJSON bool) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, r := range res.rows() {
-		fmt.Fprintf(tw, "%s\t%s\n", r.name, r.value)
+		// a value spanning lines (an error body) would break the alignment
+		fmt.Fprintf(tw, "%s\t%s\n", r.name, strings.Join(strings.Fields(r.value), " "))
 	}
 	return tw.Flush()
 }

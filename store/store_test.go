@@ -2,11 +2,16 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/herald-oss/herald/internal/testdeps"
+	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/store"
 	"github.com/herald-oss/herald/store/storetest"
 )
@@ -65,4 +70,69 @@ func TestSQLiteRefusesSecondProcess(t *testing.T) {
 		t.Fatalf("Open after Close: %v", err)
 	}
 	s2.Close()
+}
+
+// Concurrent transactions creating overlapping sets of users, listed in different
+// orders, must not deadlock (PostgreSQL would break the cycle after a second and
+// the transaction would be retried: slow, and a 500 after too many retries).
+func TestPostgresOverlappingCreatesDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	s := openPostgres(t)
+	deadlocks := func() int64 {
+		var n int64
+		if err := s.QueryRowForTest(context.Background(), "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := deadlocks()
+	const workers, rounds, users = 8, 20, 30
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	// every worker starts each round together, so they race on the same new users
+	starts := make([]chan struct{}, rounds)
+	ready := make([]sync.WaitGroup, rounds)
+	for r := range starts {
+		starts[r] = make(chan struct{})
+		ready[r].Add(workers)
+		go func(r int) { ready[r].Wait(); close(starts[r]) }(r)
+	}
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for r := 0; r < rounds; r++ {
+				ready[r].Done()
+				<-starts[r]
+				var reqs []profiles.Ensure
+				for _, i := range rng.Perm(users) {
+					ext := fmt.Sprintf("r%d-u%d", r, i)
+					reqs = append(reqs, profiles.Ensure{ID: profiles.Identifier{ExternalID: ext}, Create: true,
+						New: profiles.NewUser{BrazeID: profiles.NewBrazeID(), ExternalID: ext, CreatedAt: time.Now()}})
+				}
+				err := s.InTx(context.Background(), func(tx profiles.Tx) error {
+					ids, err := tx.EnsureUsers(context.Background(), reqs)
+					if err != nil {
+						return err
+					}
+					_, err = tx.LockUsers(context.Background(), ids)
+					return err
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// stats are flushed asynchronously; give them a moment
+	time.Sleep(600 * time.Millisecond)
+	if d := deadlocks() - before; d != 0 {
+		t.Fatalf("%d deadlock(s) while creating overlapping users", d)
+	}
 }

@@ -164,17 +164,22 @@ func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found m
 	if len(reqs) == 0 {
 		return nil
 	}
-	seen := map[string]bool{}
-	var args []any
+	// Insert in external id order: concurrent transactions creating overlapping
+	// sets of users then take the unique-index locks in the same order and cannot
+	// deadlock.
+	byExt := map[string]profiles.Ensure{}
 	var uniq []string
 	for _, r := range reqs {
-		if seen[r.ID.ExternalID] {
-			continue
+		if _, ok := byExt[r.ID.ExternalID]; !ok {
+			byExt[r.ID.ExternalID] = r
+			uniq = append(uniq, r.ID.ExternalID)
 		}
-		seen[r.ID.ExternalID] = true
-		uniq = append(uniq, r.ID.ExternalID)
-		n := r.New
-		n.ExternalID = r.ID.ExternalID
+	}
+	sort.Strings(uniq)
+	args := make([]any, 0, len(uniq)*6)
+	for _, ext := range uniq {
+		n := byExt[ext].New
+		n.ExternalID = ext
 		args = append(args, newUserArgs(n)...)
 	}
 	q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(len(uniq), t.s.cols("", "", "", "", "", "jsonb")) +
@@ -217,6 +222,14 @@ func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found m
 // createAliased creates alias-only users; if another transaction took the alias
 // first, the user created here is removed and the alias owner is used.
 func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64) error {
+	reqs = append([]profiles.Ensure(nil), reqs...)
+	sort.Slice(reqs, func(i, j int) bool {
+		a, b := reqs[i].ID.Alias, reqs[j].ID.Alias
+		if a.Label != b.Label {
+			return a.Label < b.Label
+		}
+		return a.Name < b.Name
+	})
 	for _, r := range reqs {
 		k := r.ID.Key()
 		if _, ok := found[k]; ok {
