@@ -27,7 +27,7 @@ import (
 
 // env is one API server over a real store and Redis, reached over real HTTP.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	store *store.Store
 	admin string // key with every scope
@@ -50,7 +50,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, driver string)) {
 	}
 }
 
-func openStore(t *testing.T, driver string) *store.Store {
+func openStore(t testing.TB, driver string) *store.Store {
 	t.Helper()
 	o := store.Options{Driver: driver}
 	if driver == "sqlite" {
@@ -70,7 +70,7 @@ func openStore(t *testing.T, driver string) *store.Store {
 	return st
 }
 
-func newEnv(t *testing.T, driver string, eo ...envOptions) *env {
+func newEnv(t testing.TB, driver string, eo ...envOptions) *env {
 	t.Helper()
 	st := openStore(t, driver)
 	addr, prefix := testdeps.RedisOrMini(t)
@@ -119,7 +119,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

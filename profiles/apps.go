@@ -266,7 +266,7 @@ func (w *WebPushCredentials) validate() error {
 		errs = append(errs, fieldErr("webpush.subject", "give the bare address without mailto: (the sender adds it)"))
 	case strings.HasPrefix(w.Subject, "https://"):
 	default:
-		if _, err := mail.ParseAddress(w.Subject); err != nil {
+		if a, err := mail.ParseAddress(w.Subject); err != nil || a.Name != "" || a.Address != w.Subject {
 			errs = append(errs, fieldErr("webpush.subject", "not an e-mail address or https URL"))
 		}
 	}

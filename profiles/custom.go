@@ -111,7 +111,7 @@ func fromStorage(v any) any {
 	return v
 }
 
-// ExportJSON renders custom attributes the way Braze exports them: times as ISO 8601 strings.
+// Export renders custom attributes the way Braze exports them: times as ISO 8601 strings.
 func (c Custom) Export() map[string]any {
 	out := make(map[string]any, len(c))
 	for k, v := range c {
@@ -196,7 +196,8 @@ func (c Custom) Apply(op CustomOp, maxArray int) error {
 			c[op.Key] = out
 			return nil
 		}
-		out := append(append([]any(nil), arr...), op.Items...)
+		out := make([]any, 0, len(arr)+len(op.Items))
+		out = append(append(out, arr...), op.Items...)
 		if len(out) > maxArray {
 			out = out[len(out)-maxArray:]
 		}
@@ -279,7 +280,11 @@ func ParseTime(s string) (time.Time, bool) {
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), true
+			// only UTC years 1-9999 fit the fixed-width stored form
+			if u := t.UTC(); u.Year() >= 1 && u.Year() <= 9999 {
+				return u, true
+			}
+			return time.Time{}, false
 		}
 	}
 	return time.Time{}, false

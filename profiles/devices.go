@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"crypto/ecdh"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,18 +30,26 @@ func ParseWebSubscription(s string) (*WebSubscription, error) {
 	if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
 		return nil, errors.New("subscription endpoint must be an absolute https URL (http only on loopback)")
 	}
-	if b, err := decodeB64URL(sub.Keys.P256dh); err != nil || len(b) != 65 || b[0] != 4 {
+	p256dh, err := decodeB64URL(sub.Keys.P256dh)
+	if err == nil && len(p256dh) == 65 {
+		_, err = ecdh.P256().NewPublicKey(p256dh) // on the curve, uncompressed
+	}
+	if err != nil || len(p256dh) != 65 {
 		return nil, errors.New("keys.p256dh must be a base64url uncompressed P-256 point")
 	}
-	if b, err := decodeB64URL(sub.Keys.Auth); err != nil || len(b) != 16 {
+	auth, err := decodeB64URL(sub.Keys.Auth)
+	if err != nil || len(auth) != 16 {
 		return nil, errors.New("keys.auth must be 16 bytes, base64url")
 	}
+	// one dialect in storage, so the sender need not guess it
+	sub.Keys.P256dh = base64.RawURLEncoding.EncodeToString(p256dh)
+	sub.Keys.Auth = base64.RawURLEncoding.EncodeToString(auth)
 	return &sub, nil
 }
 
 // isLoopback reports whether host names this machine (test and dev push services).
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -38,6 +39,7 @@ func DecodeExport(r io.Reader) (*ExportRequest, error) {
 	if err := decodeKnown(r, &body); err != nil {
 		return nil, err
 	}
+	body.Email = strings.ToLower(strings.TrimSpace(body.Email)) // as standardOp stores it
 	req := &ExportRequest{Lookup: Lookup{ExternalIDs: body.ExternalIDs, Aliases: body.Aliases,
 		DeviceID: body.DeviceID, BrazeID: body.BrazeID, Email: body.Email, Phone: body.Phone}}
 	if len(body.ExternalIDs)+len(body.Aliases) > maxIdentifiers {
@@ -73,20 +75,7 @@ func DecodeExport(r io.Reader) (*ExportRequest, error) {
 			req.Fields[f] = true
 		}
 	}
-	if body.Email != "" {
-		req.Lookup.Email = lower(body.Email)
-	}
 	return req, nil
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }
 
 // ExportResult is the /users/export/ids answer.

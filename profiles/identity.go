@@ -61,6 +61,7 @@ func decodeKnown(r io.Reader, v any) error {
 		return requestErr("Invalid JSON: the body must be a JSON object")
 	}
 	delete(probe, "api_key")
+	delete(probe, "app_group_id")
 	clean, _ := json.Marshal(probe)
 	dec := json.NewDecoder(bytes.NewReader(clean))
 	dec.DisallowUnknownFields()

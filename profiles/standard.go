@@ -33,7 +33,7 @@ func standardOp(field string, v any) (StandardOp, error) {
 	}
 	switch field {
 	case "email":
-		if _, err := mail.ParseAddress(s); err != nil || strings.ContainsAny(s, " <>") {
+		if a, err := mail.ParseAddress(s); err != nil || a.Name != "" || a.Address != s || strings.ContainsAny(s, " <>") {
 			return op, errors.New("not a valid e-mail address")
 		}
 		s = strings.ToLower(s)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	_ "time/tzdata" // as cmd/herald: zones resolve on machines without them
 )
 
 func TestStandardOp(t *testing.T) {
@@ -35,6 +36,9 @@ func TestStandardOp(t *testing.T) {
 		{"email", "Ann <ann@example.com>", "", "not a valid e-mail address"},
 		{"email", "ann@example.com, bob@example.com", "", "not a valid e-mail address"},
 		{"email", "ann@", "", "not a valid e-mail address"},
+		// a comment is no part of the address: storing it makes the address unsendable
+		{"email", "ann@example.com(Ann)", "", "not a valid e-mail address"},
+		{"email", "=?utf-8?q?Ann?=<ann@example.com>", "", "not a valid e-mail address"},
 
 		{"country", "us", "US", ""},
 		{"country", "Gb", "GB", ""},

@@ -124,14 +124,14 @@ func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) 
 		switch k {
 		case "attributes", "events", "purchases":
 			var items []json.RawMessage
-			if err := json.Unmarshal(body[k], &items); err != nil {
+			if err := json.Unmarshal(body[k], &items); err != nil || items == nil {
 				return nil, requestErr("'%s' must be an array of objects", k)
 			}
 			if len(items) > lim.MaxObjects {
 				return nil, requestErr("Max Input Length Exceeded: %d %s objects, at most %d are allowed", len(items), k, lim.MaxObjects)
 			}
 			arrays[k] = items
-		case "api_key":
+		case "api_key", "app_group_id":
 			// legacy body authentication; the Authorization header is what counts
 		default:
 			return nil, requestErr("unknown field %q (expected attributes, events or purchases)", k)
