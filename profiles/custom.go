@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -54,14 +53,7 @@ func cloneValue(v any) any {
 
 // MarshalJSON writes the storage form: times as {"$time": ...}, keys sorted.
 func (c Custom) MarshalJSON() ([]byte, error) {
-	if len(c) == 0 {
-		return []byte("{}"), nil
-	}
-	m := make(map[string]any, len(c))
-	for k, v := range c {
-		m[k] = storageValue(v)
-	}
-	return json.Marshal(m)
+	return appendObject(make([]byte, 0, 64+32*len(c)), c), nil
 }
 
 func storageValue(v any) any {
@@ -74,24 +66,18 @@ func storageValue(v any) any {
 // UnmarshalJSON reads the storage form.
 func (c *Custom) UnmarshalJSON(data []byte) error {
 	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
+	if err := json.Unmarshal(data, &m); err != nil {
 		return err
 	}
-	out := make(Custom, len(m))
 	for k, v := range m {
-		out[k] = fromStorage(v)
+		m[k] = fromStorage(v)
 	}
-	*c = out
+	*c = m
 	return nil
 }
 
 func fromStorage(v any) any {
 	switch x := v.(type) {
-	case json.Number:
-		f, _ := x.Float64()
-		return f
 	case map[string]any:
 		if s, ok := x[timeTag].(string); ok && len(x) == 1 {
 			if t, err := time.Parse(TimeLayout, s); err == nil {
@@ -129,9 +115,13 @@ func (c Custom) Equal(o Custom) bool {
 	if len(c) != len(o) {
 		return false
 	}
-	a, err1 := c.MarshalJSON()
-	b, err2 := o.MarshalJSON()
-	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+	for k, v := range c {
+		w, ok := o[k]
+		if !ok || !valuesEqual(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // OpKind is a custom attribute operation.
@@ -158,34 +148,46 @@ type CustomOp struct {
 // Apply applies op to c. maxArray caps arrays: setting a longer array is an error;
 // adding past the cap drops the oldest elements, as Braze does.
 func (c Custom) Apply(op CustomOp, maxArray int) error {
+	_, err := c.ApplyChanged(op, maxArray)
+	return err
+}
+
+// ApplyChanged applies op like Apply and reports whether the stored value changed,
+// so an update that rewrites the same value costs no write.
+func (c Custom) ApplyChanged(op CustomOp, maxArray int) (bool, error) {
+	cur, exists := c[op.Key]
 	switch op.Kind {
 	case OpSet:
 		if arr, ok := op.Value.([]any); ok && len(arr) > maxArray {
-			return fmt.Errorf("array has %d elements, more than the maximum %d", len(arr), maxArray)
+			return false, fmt.Errorf("array has %d elements, more than the maximum %d", len(arr), maxArray)
+		}
+		if exists && valuesEqual(cur, op.Value) {
+			return false, nil
 		}
 		c[op.Key] = op.Value
+		return true, nil
 	case OpUnset:
 		delete(c, op.Key)
+		return exists, nil
 	case OpInc:
-		cur, exists := c[op.Key]
 		n, ok := cur.(float64)
 		if exists && !ok {
-			return fmt.Errorf("inc needs a number attribute, %q holds a %s", op.Key, TypeName(cur))
+			return false, fmt.Errorf("inc needs a number attribute, %q holds a %s", op.Key, TypeName(cur))
 		}
 		sum := n + op.Inc
 		if math.IsInf(sum, 0) {
-			return fmt.Errorf("inc overflows")
+			return false, fmt.Errorf("inc overflows")
 		}
 		c[op.Key] = sum
+		return !exists || sum != n, nil
 	case OpAdd, OpRemove:
-		cur, exists := c[op.Key]
 		arr, ok := cur.([]any)
 		if exists && !ok {
-			return fmt.Errorf("%s needs an array attribute, %q holds a %s", opName(op.Kind), op.Key, TypeName(cur))
+			return false, fmt.Errorf("%s needs an array attribute, %q holds a %s", opName(op.Kind), op.Key, TypeName(cur))
 		}
 		if op.Kind == OpRemove {
 			if !exists {
-				return nil
+				return false, nil
 			}
 			out := arr[:0:0]
 			for _, e := range arr {
@@ -194,7 +196,7 @@ func (c Custom) Apply(op CustomOp, maxArray int) error {
 				}
 			}
 			c[op.Key] = out
-			return nil
+			return len(out) != len(arr), nil
 		}
 		out := make([]any, 0, len(arr)+len(op.Items))
 		out = append(append(out, arr...), op.Items...)
@@ -202,8 +204,54 @@ func (c Custom) Apply(op CustomOp, maxArray int) error {
 			out = out[len(out)-maxArray:]
 		}
 		c[op.Key] = out
+		return !exists || !valuesEqual(arr, out), nil
 	}
-	return nil
+	return false, nil
+}
+
+// valuesEqual compares two custom attribute values (times to the millisecond, as
+// they are stored).
+func valuesEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.UnixMilli() == y.UnixMilli()
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !valuesEqual(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !valuesEqual(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func opName(k OpKind) string {

@@ -136,27 +136,16 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 	if err != nil {
 		return nil, err
 	}
-	ids, err := tx.EnsureUsers(ctx, plan.ensures)
+	loaded, err := tx.LoadUsers(ctx, plan.ensures)
 	if err != nil {
 		return nil, err
 	}
-	var lock []int64
-	for _, id := range ids {
-		if id != 0 {
-			lock = append(lock, id)
-		}
-	}
-	users, err := tx.LockUsers(ctx, lock)
-	if err != nil {
-		return nil, err
-	}
-	before := make(map[int64]*User, len(users))
-	for id, u := range users {
-		before[id] = u.Clone()
-	}
+	// dirty lists users whose stored row must be rewritten: an update that sets
+	// the values a user already has costs no write.
+	dirty := map[*User]bool{}
 	// user returns the locked user an identifier resolved to, or nil.
 	user := func(id Identifier) *User {
-		return users[ids[plan.index[id.Key()]]]
+		return loaded[plan.index[id.Key()]]
 	}
 	notFound := func(array string, index int, id Identifier) {
 		if id.BrazeID != "" {
@@ -177,21 +166,27 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 			continue
 		}
 		for _, op := range a.Standard {
-			op.apply(&u.Standard)
+			if op.apply(&u.Standard) {
+				dirty[u] = true
+			}
 		}
 		if u.Custom == nil {
 			u.Custom = Custom{}
 		}
 		for _, op := range a.Custom {
-			if err := u.Custom.Apply(op, s.lim.MaxArrayLength); err != nil {
+			changed, err := u.Custom.ApplyChanged(op, s.lim.MaxArrayLength)
+			if err != nil {
 				fail("attributes", a.Index, "%s: %v", op.Key, err)
 			}
+			if changed {
+				dirty[u] = true
+			}
 		}
-		if a.FirstSession != nil {
-			u.FirstSessionAt = *a.FirstSession
+		if a.FirstSession != nil && !a.FirstSession.Equal(u.FirstSessionAt) {
+			u.FirstSessionAt, dirty[u] = *a.FirstSession, true
 		}
-		if a.LastSession != nil {
-			u.LastSessionAt = *a.LastSession
+		if a.LastSession != nil && !a.LastSession.Equal(u.LastSessionAt) {
+			u.LastSessionAt, dirty[u] = *a.LastSession, true
 		}
 		for i, t := range a.PushTokens {
 			platform, ok := platforms[t.AppID]
@@ -251,15 +246,16 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 				Price: p.Price, Time: p.Time, AppID: p.AppID, Properties: p.Properties})
 			u.TotalRevenue += p.Price
 		}
+		if p.Price != 0 {
+			dirty[u] = true
+		}
 		res.PurchasesProcessed++
 	}
 
-	var changed []*User
-	for id, u := range users {
-		if !sameUser(before[id], u) {
-			u.UpdatedAt = now
-			changed = append(changed, u)
-		}
+	changed := make([]*User, 0, len(dirty))
+	for u := range dirty {
+		u.UpdatedAt = now
+		changed = append(changed, u)
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
 	res.UsersChanged = len(changed)
@@ -293,9 +289,4 @@ func arrayOrder(a string) int {
 		return 1
 	}
 	return 2
-}
-
-func sameUser(a, b *User) bool {
-	return a.Standard == b.Standard && a.Custom.Equal(b.Custom) && a.TotalRevenue == b.TotalRevenue &&
-		a.FirstSessionAt.Equal(b.FirstSessionAt) && a.LastSessionAt.Equal(b.LastSessionAt)
 }

@@ -49,6 +49,11 @@ type Tx interface {
 	// Create is set and the identifier is unknown. The result has one id per
 	// request, 0 where the user does not exist and was not created.
 	EnsureUsers(ctx context.Context, reqs []Ensure) ([]int64, error)
+	// LoadUsers resolves each request to its user, creating users where Create is
+	// set and the identifier is unknown, and returns them loaded and locked for
+	// update: one user per request, nil where the user does not exist and was not
+	// created. Requests naming the same user share one *User.
+	LoadUsers(ctx context.Context, reqs []Ensure) ([]*User, error)
 	// LockUsers loads and locks users for update, keyed by id.
 	LockUsers(ctx context.Context, ids []int64) (map[int64]*User, error)
 	// SaveUsers writes changed users (all columns but identity).

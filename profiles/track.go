@@ -119,12 +119,12 @@ func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) 
 	if body == nil {
 		return nil, requestErr("Invalid JSON: the body must be an object")
 	}
-	arrays := map[string][]json.RawMessage{}
+	arrays := map[string][]any{}
 	for _, k := range sortedKeys(body) {
 		switch k {
 		case "attributes", "events", "purchases":
-			var items []json.RawMessage
-			if err := json.Unmarshal(body[k], &items); err != nil || items == nil {
+			var items []any
+			if err := decodeStrictJSON(bytes.NewReader(body[k]), &items); err != nil || items == nil {
 				return nil, requestErr("'%s' must be an array of objects", k)
 			}
 			if len(items) > lim.MaxObjects {
@@ -197,10 +197,10 @@ func (d *trackDecoder) fail(array string, index int, format string, args ...any)
 	d.req.Errors = append(d.req.Errors, ObjectError{Type: fmt.Sprintf(format, args...), InputArray: array, Index: index})
 }
 
-// object decodes one array element into its fields.
-func (d *trackDecoder) object(array string, index int, raw json.RawMessage) (map[string]any, bool) {
-	var obj map[string]any
-	if err := decodeStrictJSON(bytes.NewReader(raw), &obj); err != nil || obj == nil {
+// object checks that one array element is an object.
+func (d *trackDecoder) object(array string, index int, v any) (map[string]any, bool) {
+	obj, ok := v.(map[string]any)
+	if !ok {
 		d.fail(array, index, "must be a JSON object")
 		return nil, false
 	}
@@ -289,7 +289,7 @@ var standardFields = map[string]string{
 	"push_subscribe": "push_subscribe", "email_subscribe": "email_subscribe",
 }
 
-func (d *trackDecoder) attributes(index int, raw json.RawMessage) {
+func (d *trackDecoder) attributes(index int, raw any) {
 	const array = "attributes"
 	obj, ok := d.object(array, index, raw)
 	if !ok {
@@ -394,7 +394,7 @@ func customOp(key string, v any, maxArray int) (CustomOp, error) {
 			return op, errors.New("string values must be at most 255 characters")
 		}
 		if t, ok := ParseTime(x); ok {
-			op.Value = t
+			op.Value = t.Truncate(time.Millisecond) // stored to the millisecond
 		} else {
 			op.Value = x
 		}
@@ -547,7 +547,7 @@ func number(n json.Number) (float64, error) {
 	return f, nil
 }
 
-func (d *trackDecoder) event(index int, raw json.RawMessage) {
+func (d *trackDecoder) event(index int, raw any) {
 	const array = "events"
 	obj, ok := d.object(array, index, raw)
 	if !ok {
@@ -584,7 +584,7 @@ func (d *trackDecoder) event(index int, raw json.RawMessage) {
 	d.req.Events = append(d.req.Events, ev)
 }
 
-func (d *trackDecoder) purchase(index int, raw json.RawMessage) {
+func (d *trackDecoder) purchase(index int, raw any) {
 	const array = "purchases"
 	obj, ok := d.object(array, index, raw)
 	if !ok {

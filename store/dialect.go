@@ -51,19 +51,18 @@ func (postgresDialect) bind(q string) string {
 	if n == 0 {
 		return q
 	}
-	var b strings.Builder
-	b.Grow(len(q) + n*3)
-	i := 1
-	for _, r := range q {
-		if r == '?' {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i))
+	b := make([]byte, 0, len(q)+n*4)
+	i := int64(1)
+	for j := 0; j < len(q); j++ {
+		if q[j] == '?' {
+			b = append(b, '$')
+			b = strconv.AppendInt(b, i, 10)
 			i++
 			continue
 		}
-		b.WriteRune(r)
+		b = append(b, q[j])
 	}
-	return b.String()
+	return string(b)
 }
 
 func (postgresDialect) cast(typ string) string { return "::" + typ }

@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		{"MigrationsCurrent", testMigrationsCurrent},
 		{"EnsureUsers", testEnsureUsers},
 		{"EnsureUsersConcurrent", testEnsureUsersConcurrent},
+		{"LoadUsers", testLoadUsers},
 		{"SaveAndLoadUser", testSaveAndLoadUser},
 		{"Devices", testDevices},
 		{"EventsAndPurchases", testEventsAndPurchases},
@@ -556,5 +557,47 @@ func testTxRollback(t *testing.T, s *store.Store) {
 	ids, missing, err := s.FindUserIDs(ctx(t), profiles.Lookup{ExternalIDs: []string{"rolled-back"}})
 	if err != nil || len(ids) != 0 || len(missing) != 1 {
 		t.Fatalf("user from a rolled-back transaction exists: %v %v %v", ids, missing, err)
+	}
+}
+
+func testLoadUsers(t *testing.T, s *store.Store) {
+	ids := mustUsers(t, s, "l-old")
+	old := profile(t, s, ids[0]).User
+	aliasOld := &profiles.Alias{Name: "a-old", Label: "l"}
+	if err := s.InTx(ctx(t), func(tx profiles.Tx) error { return tx.AddAlias(ctx(t), ids[0], *aliasOld) }); err != nil {
+		t.Fatal(err)
+	}
+	aliasNew := &profiles.Alias{Name: "a-new", Label: "l"}
+	var got []*profiles.User
+	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
+		var err error
+		got, err = tx.LoadUsers(ctx(t), []profiles.Ensure{
+			{ID: profiles.Identifier{ExternalID: "l-old"}},
+			{ID: profiles.Identifier{ExternalID: "l-new"}, Create: true, New: newUser("l-new")},
+			{ID: profiles.Identifier{ExternalID: "l-absent"}},
+			{ID: profiles.Identifier{Alias: aliasOld}},
+			{ID: profiles.Identifier{Alias: aliasNew}, Create: true, New: newUser("")},
+			{ID: profiles.Identifier{BrazeID: old.BrazeID}},
+			{ID: profiles.Identifier{BrazeID: "ffffffffffffffffffffffff"}, Create: true, New: newUser("")},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] == nil || got[0].ID != ids[0] || got[3] != got[0] || got[5] != got[0] {
+		t.Fatalf("existing user by external id, alias and braze id: %v %v %v", got[0], got[3], got[5])
+	}
+	if got[1] == nil || got[1].ExternalID != "l-new" || got[1].ID == ids[0] || got[1].Standard.PushSubscribe != profiles.Subscribed {
+		t.Fatalf("created user = %+v", got[1])
+	}
+	if got[2] != nil || got[6] != nil {
+		t.Fatalf("users that must not exist: %v %v", got[2], got[6])
+	}
+	if got[4] == nil || got[4].ExternalID != "" {
+		t.Fatalf("created alias user = %+v", got[4])
+	}
+	if p := profile(t, s, got[4].ID); len(p.Aliases) != 1 || p.Aliases[0] != *aliasNew {
+		t.Fatalf("alias of the created user = %v", p.Aliases)
 	}
 }
