@@ -136,17 +136,27 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 	if err != nil {
 		return nil, err
 	}
-	loaded, err := tx.LoadUsers(ctx, plan.ensures)
+	users, err := tx.LoadUsers(ctx, plan.ensures)
 	if err != nil {
 		return nil, err
 	}
-	// dirty lists users whose stored row must be rewritten: an update that sets
+	// Users to create are built in memory and inserted once, with their final
+	// attributes.
+	var created []Created
+	for i, e := range plan.ensures {
+		if users[i] != nil || !e.Create {
+			continue
+		}
+		n := e.New
+		users[i] = &User{BrazeID: n.BrazeID, ExternalID: e.ID.ExternalID, RandomBucket: n.RandomBucket,
+			CreatedAt: n.CreatedAt, UpdatedAt: now, Custom: Custom{},
+			Standard: Standard{PushSubscribe: Subscribed, EmailSubscribe: Subscribed}}
+		created = append(created, Created{User: users[i], Alias: e.ID.Alias})
+	}
+	// dirty lists existing users whose row must be rewritten: an update that sets
 	// the values a user already has costs no write.
 	dirty := map[*User]bool{}
-	// user returns the locked user an identifier resolved to, or nil.
-	user := func(id Identifier) *User {
-		return loaded[plan.index[id.Key()]]
-	}
+	user := func(id Identifier) *User { return users[plan.index[id.Key()]] }
 	notFound := func(array string, index int, id Identifier) {
 		if id.BrazeID != "" {
 			fail(array, index, "braze_id %q not found", id.BrazeID)
@@ -155,7 +165,10 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 		// silently, as Braze does
 	}
 
+	// Rows that reference users are collected with their user and get the id once
+	// new users are inserted.
 	var devices []Device
+	var devOwners []*User
 	for _, a := range req.Attributes {
 		u := user(a.ID)
 		if u == nil {
@@ -199,13 +212,15 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 				fail("attributes", a.Index, "push_tokens[%d]: %v", i, err)
 				continue
 			}
-			devices = append(devices, Device{UserID: u.ID, AppID: t.AppID, Platform: platform,
-				Token: stored, TokenKey: key, DeviceID: t.DeviceID, PushEnabled: true, CreatedAt: now, UpdatedAt: now})
+			devices = append(devices, Device{AppID: t.AppID, Platform: platform, Token: stored, TokenKey: key,
+				DeviceID: t.DeviceID, PushEnabled: true, CreatedAt: now, UpdatedAt: now})
+			devOwners = append(devOwners, u)
 		}
 		res.AttributesProcessed++
 	}
 
 	var events []Event
+	var evOwners []*User
 	for _, e := range req.Events {
 		u := user(e.ID)
 		if u == nil {
@@ -221,11 +236,13 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 				continue
 			}
 		}
-		events = append(events, Event{UserID: u.ID, Name: e.Name, Time: e.Time, AppID: e.AppID, Properties: e.Properties})
+		events = append(events, Event{Name: e.Name, Time: e.Time, AppID: e.AppID, Properties: e.Properties})
+		evOwners = append(evOwners, u)
 		res.EventsProcessed++
 	}
 
 	var purchases []Purchase
+	var puOwners []*User
 	for _, p := range req.Purchases {
 		u := user(p.ID)
 		if u == nil {
@@ -242,8 +259,9 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 			}
 		}
 		for q := 0; q < p.Quantity; q++ {
-			purchases = append(purchases, Purchase{UserID: u.ID, ProductID: p.ProductID, Currency: p.Currency,
+			purchases = append(purchases, Purchase{ProductID: p.ProductID, Currency: p.Currency,
 				Price: p.Price, Time: p.Time, AppID: p.AppID, Properties: p.Properties})
+			puOwners = append(puOwners, u)
 			u.TotalRevenue += p.Price
 		}
 		if p.Price != 0 {
@@ -252,21 +270,39 @@ func (s *Service) track(ctx context.Context, tx Tx, req *TrackRequest, plan *tra
 		res.PurchasesProcessed++
 	}
 
+	if err := tx.InsertUsers(ctx, created); err != nil {
+		return nil, err
+	}
+	isNew := make(map[*User]bool, len(created))
+	for _, c := range created {
+		isNew[c.User] = true
+	}
 	changed := make([]*User, 0, len(dirty))
 	for u := range dirty {
-		u.UpdatedAt = now
-		changed = append(changed, u)
+		if !isNew[u] {
+			u.UpdatedAt = now
+			changed = append(changed, u)
+		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
-	res.UsersChanged = len(changed)
+	res.UsersChanged = len(changed) + len(created)
 	if err := tx.SaveUsers(ctx, changed); err != nil {
 		return nil, err
+	}
+	for i := range devices {
+		devices[i].UserID = devOwners[i].ID
 	}
 	if err := tx.UpsertDevices(ctx, devices); err != nil {
 		return nil, err
 	}
+	for i := range events {
+		events[i].UserID = evOwners[i].ID
+	}
 	if err := tx.AddEvents(ctx, events); err != nil {
 		return nil, err
+	}
+	for i := range purchases {
+		purchases[i].UserID = puOwners[i].ID
 	}
 	if err := tx.AddPurchases(ctx, purchases); err != nil {
 		return nil, err

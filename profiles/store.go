@@ -49,14 +49,19 @@ type Tx interface {
 	// Create is set and the identifier is unknown. The result has one id per
 	// request, 0 where the user does not exist and was not created.
 	EnsureUsers(ctx context.Context, reqs []Ensure) ([]int64, error)
-	// LoadUsers resolves each request to its user, creating users where Create is
-	// set and the identifier is unknown, and returns them loaded and locked for
-	// update: one user per request, nil where the user does not exist and was not
-	// created. Requests naming the same user share one *User.
+	// LoadUsers loads the existing user each request names (ignoring Create): one
+	// user per request, nil where none exists; requests naming the same user share
+	// one *User. Rows are not necessarily locked: SaveUsers detects a concurrent
+	// change and the transaction is retried (with locks).
 	LoadUsers(ctx context.Context, reqs []Ensure) ([]*User, error)
+	// InsertUsers inserts users built in memory with their final attributes and
+	// sets their IDs. If another transaction created one of them meanwhile it
+	// returns an error that makes InTx retry.
+	InsertUsers(ctx context.Context, users []Created) error
 	// LockUsers loads and locks users for update, keyed by id.
 	LockUsers(ctx context.Context, ids []int64) (map[int64]*User, error)
-	// SaveUsers writes changed users (all columns but identity).
+	// SaveUsers writes changed users (all columns but identity) if their Version
+	// is still the stored one; otherwise it returns an error that makes InTx retry.
 	SaveUsers(ctx context.Context, users []*User) error
 	// UpsertDevices registers push tokens: a token already known in the app moves
 	// to the given user and becomes valid again. Rows that would not change are

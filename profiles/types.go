@@ -81,6 +81,9 @@ type User struct {
 	TotalRevenue   float64
 	FirstSessionAt time.Time // zero when unknown
 	LastSessionAt  time.Time
+	// Version counts writes of the row; a write checks it, so a concurrent
+	// change is detected instead of lost.
+	Version int64
 }
 
 // Clone returns a deep copy of u.
@@ -88,6 +91,13 @@ func (u *User) Clone() *User {
 	c := *u
 	c.Custom = u.Custom.Clone()
 	return &c
+}
+
+// Created is a user built in memory, with its alias when it is an alias-only
+// user, to be inserted with its final attributes in one write.
+type Created struct {
+	User  *User
+	Alias *Alias
 }
 
 // NewUser is what the store needs to create a user.

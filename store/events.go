@@ -82,13 +82,11 @@ func (t *tx) AddEvents(ctx context.Context, events []profiles.Event) error {
 			return fmt.Errorf("store: insert events: %w", err)
 		}
 	}
-	days, totals := map[rollupKey]*rollup{}, map[rollupKey]*rollup{}
+	days := map[rollupKey]*rollup{}
 	for _, e := range events {
-		at := e.Time.UnixMilli()
-		add(days, rollupKey{e.UserID, e.Name, day(e.Time)}, at, 0)
-		add(totals, rollupKey{e.UserID, e.Name, 0}, at, 0)
+		add(days, rollupKey{e.UserID, e.Name, day(e.Time)}, e.Time.UnixMilli(), 0)
 	}
-	return t.upsertRollups(ctx, "user_event_days", "user_event_totals", "name", days, totals)
+	return t.upsertDays(ctx, "user_event_days", "name", days)
 }
 
 // AddPurchases stores purchases and updates their rollups.
@@ -108,13 +106,11 @@ func (t *tx) AddPurchases(ctx context.Context, purchases []profiles.Purchase) er
 			return fmt.Errorf("store: insert purchases: %w", err)
 		}
 	}
-	days, totals := map[rollupKey]*rollup{}, map[rollupKey]*rollup{}
+	days := map[rollupKey]*rollup{}
 	for _, p := range purchases {
-		at := p.Time.UnixMilli()
-		add(days, rollupKey{p.UserID, p.ProductID, day(p.Time)}, at, p.Price)
-		add(totals, rollupKey{p.UserID, p.ProductID, 0}, at, 0)
+		add(days, rollupKey{p.UserID, p.ProductID, day(p.Time)}, p.Time.UnixMilli(), p.Price)
 	}
-	return t.upsertRollups(ctx, "user_purchase_days", "user_purchase_totals", "product_id", days, totals)
+	return t.upsertDays(ctx, "user_purchase_days", "product_id", days)
 }
 
 func add(m map[rollupKey]*rollup, k rollupKey, at int64, revenue float64) {
@@ -147,50 +143,35 @@ func sortedRollupKeys(m map[rollupKey]*rollup) []rollupKey {
 	return keys
 }
 
-// upsertRollups merges per-day and total rollups; nameCol is name or product_id.
-// Purchase day rollups also carry revenue.
-func (t *tx) upsertRollups(ctx context.Context, daysTable, totalsTable, nameCol string, days, totals map[rollupKey]*rollup) error {
+// upsertDays merges per-day rollups (count, first and last time; revenue for
+// purchases); nameCol is name or product_id. Totals are derived from the days.
+func (t *tx) upsertDays(ctx context.Context, table, nameCol string, days map[rollupKey]*rollup) error {
 	least, greatest := t.s.dialect.least(), t.s.dialect.greatest()
 	purchase := nameCol == "product_id"
+	cols := []string{"", "", "", "", "", ""}
+	colNames := "user_id, " + nameCol + ", day, count, first_at, last_at"
+	set := "count = " + table + ".count + excluded.count, first_at = " + least + "(" + table + ".first_at, excluded.first_at), " +
+		"last_at = " + greatest + "(" + table + ".last_at, excluded.last_at)"
+	if purchase {
+		cols = append(cols, "")
+		colNames += ", revenue"
+		set += ", revenue = " + table + ".revenue + excluded.revenue"
+	}
 	keys := sortedRollupKeys(days)
 	for start := 0; start < len(keys); start += rowsPerInsert {
 		batch := keys[start:min(start+rowsPerInsert, len(keys))]
-		var args []any
-		cols := []string{"", "", "", ""}
-		colNames := "user_id, " + nameCol + ", day, count"
-		set := "count = " + daysTable + ".count + excluded.count"
-		if purchase {
-			cols = append(cols, "")
-			colNames += ", revenue"
-			set += ", revenue = " + daysTable + ".revenue + excluded.revenue"
-		}
+		args := make([]any, 0, len(batch)*len(cols))
 		for _, k := range batch {
 			r := days[k]
-			args = append(args, k.user, k.name, k.day, r.count)
+			args = append(args, k.user, k.name, k.day, r.count, r.first, r.last)
 			if purchase {
 				args = append(args, r.revenue)
 			}
 		}
-		q := "INSERT INTO " + daysTable + " (" + colNames + ") VALUES " + placeholders(len(batch), t.s.cols(cols...)) +
+		q := "INSERT INTO " + table + " (" + colNames + ") VALUES " + placeholders(len(batch), t.s.cols(cols...)) +
 			" ON CONFLICT (user_id, " + nameCol + ", day) DO UPDATE SET " + set
 		if _, err := t.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("store: %s: %w", daysTable, err)
-		}
-	}
-	keys = sortedRollupKeys(totals)
-	for start := 0; start < len(keys); start += rowsPerInsert {
-		batch := keys[start:min(start+rowsPerInsert, len(keys))]
-		args := make([]any, 0, len(batch)*5)
-		for _, k := range batch {
-			r := totals[k]
-			args = append(args, k.user, k.name, r.first, r.last, r.count)
-		}
-		q := "INSERT INTO " + totalsTable + " (user_id, " + nameCol + ", first_at, last_at, count) VALUES " +
-			placeholders(len(batch), t.s.cols("", "", "", "", "")) +
-			" ON CONFLICT (user_id, " + nameCol + ") DO UPDATE SET first_at = " + least + "(" + totalsTable + ".first_at, excluded.first_at), " +
-			"last_at = " + greatest + "(" + totalsTable + ".last_at, excluded.last_at), count = " + totalsTable + ".count + excluded.count"
-		if _, err := t.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("store: %s: %w", totalsTable, err)
+			return fmt.Errorf("store: %s: %w", table, err)
 		}
 	}
 	return nil

@@ -9,10 +9,10 @@ import (
 	"github.com/herald-oss/herald/profiles"
 )
 
-// LoadUsers resolves, creates and locks the users of a batch with as few
-// statements as possible: aliases are resolved first (when any), then every
-// existing user is loaded and locked by one query in id order, then missing users
-// are created (in key order) and built in memory.
+// LoadUsers loads the existing users of a batch: aliases are resolved first (when
+// any), then every user is loaded by one query in id order. The first attempt of
+// a transaction reads without locks (SaveUsers checks versions); a retry locks the
+// rows, so a contended user still makes progress.
 func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles.User, error) {
 	out := make([]*profiles.User, len(reqs))
 	var ext, braze []string
@@ -27,19 +27,19 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 			aliases = append(aliases, *r.ID.Alias)
 		}
 	}
-	aliasOwner := map[profiles.IdentKey]int64{}
+	var aliasOwner map[profiles.IdentKey]int64
+	var ownerIDs []int64
 	if len(aliases) > 0 {
 		found, err := t.findIdentifiers(ctx, nil, nil, aliases)
 		if err != nil {
 			return nil, err
 		}
 		aliasOwner = found
+		for _, id := range found {
+			ownerIDs = append(ownerIDs, id)
+		}
 	}
-	var ownerIDs []int64
-	for _, id := range aliasOwner {
-		ownerIDs = append(ownerIDs, id)
-	}
-	byID, err := t.lockWhere(ctx, ext, braze, ownerIDs)
+	byID, err := t.loadWhere(ctx, ext, braze, ownerIDs, t.attempt > 1)
 	if err != nil {
 		return nil, err
 	}
@@ -51,59 +51,22 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 		}
 		byBraze[u.BrazeID] = u
 	}
-	resolve := func(r profiles.Ensure) *profiles.User {
+	for i, r := range reqs {
 		switch {
 		case r.ID.ExternalID != "":
-			return byExt[r.ID.ExternalID]
+			out[i] = byExt[r.ID.ExternalID]
 		case r.ID.BrazeID != "":
-			return byBraze[r.ID.BrazeID]
+			out[i] = byBraze[r.ID.BrazeID]
 		case r.ID.Alias != nil:
-			return byID[aliasOwner[r.ID.Key()]]
-		}
-		return nil
-	}
-	var missing []profiles.Ensure
-	for i, r := range reqs {
-		if out[i] = resolve(r); out[i] == nil && r.Create && r.ID.BrazeID == "" {
-			missing = append(missing, r)
-		}
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	// Create the missing users (a user another transaction created meanwhile is
-	// found instead), then load and lock them.
-	ids, err := t.EnsureUsers(ctx, missing)
-	if err != nil {
-		return nil, err
-	}
-	fresh, err := t.LockUsers(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for id, u := range fresh {
-		byID[id] = u
-		byBraze[u.BrazeID] = u
-		if u.ExternalID != "" {
-			byExt[u.ExternalID] = u
-		}
-	}
-	for i, r := range missing {
-		if r.ID.Alias != nil && ids[i] != 0 {
-			aliasOwner[r.ID.Key()] = ids[i]
-		}
-	}
-	for i, r := range reqs {
-		if out[i] == nil {
-			out[i] = resolve(r)
+			out[i] = byID[aliasOwner[r.ID.Key()]]
 		}
 	}
 	return out, nil
 }
 
-// lockWhere loads and locks, in one statement ordered by id, the users with any of
-// the external ids, braze ids or ids.
-func (t *tx) lockWhere(ctx context.Context, ext, braze []string, ids []int64) (map[int64]*profiles.User, error) {
+// loadWhere loads, in one statement ordered by id, the users with any of the
+// external ids, braze ids or ids; lock takes row locks (PostgreSQL).
+func (t *tx) loadWhere(ctx context.Context, ext, braze []string, ids []int64, lock bool) (map[int64]*profiles.User, error) {
 	out := map[int64]*profiles.User{}
 	var conds []string
 	var args []any
@@ -123,7 +86,11 @@ func (t *tx) lockWhere(ctx context.Context, ext, braze []string, ids []int64) (m
 	if len(conds) == 0 {
 		return out, nil
 	}
-	rows, err := t.query(ctx, "SELECT "+userCols+" FROM users WHERE "+strings.Join(conds, " OR ")+" ORDER BY id"+t.s.dialect.forUpdate(), args...)
+	q := "SELECT " + userCols + " FROM users WHERE " + strings.Join(conds, " OR ") + " ORDER BY id"
+	if lock {
+		q += t.s.dialect.forUpdate()
+	}
+	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: load users: %w", err)
 	}
@@ -136,4 +103,106 @@ func (t *tx) lockWhere(ctx context.Context, ext, braze []string, ids []int64) (m
 		out[u.ID] = u
 	}
 	return out, rows.Err()
+}
+
+// insertCols are the users columns InsertUsers writes.
+const insertCols = `braze_id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
+country, home_city, language, time_zone, dob, gender, push_subscribe, email_subscribe, custom, total_revenue,
+first_session_at, last_session_at`
+
+// InsertUsers inserts users built in memory, in key order (so concurrent inserts
+// of overlapping users cannot deadlock), and sets their ids. A user another
+// transaction created meanwhile makes the transaction retry; the retry finds it.
+func (t *tx) InsertUsers(ctx context.Context, created []profiles.Created) error {
+	if len(created) == 0 {
+		return nil
+	}
+	var ext, alias []profiles.Created
+	for _, c := range created {
+		if c.User.ExternalID != "" {
+			ext = append(ext, c)
+		} else {
+			alias = append(alias, c)
+		}
+	}
+	sort.Slice(ext, func(i, j int) bool { return ext[i].User.ExternalID < ext[j].User.ExternalID })
+	sort.Slice(alias, func(i, j int) bool {
+		a, b := alias[i].Alias, alias[j].Alias
+		if a.Label != b.Label {
+			return a.Label < b.Label
+		}
+		return a.Name < b.Name
+	})
+	types := t.s.cols("", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "jsonb", "", "", "")
+	for start := 0; start < len(ext); start += 200 {
+		batch := ext[start:min(start+200, len(ext))]
+		args := make([]any, 0, len(batch)*len(types))
+		byExt := make(map[string]*profiles.User, len(batch))
+		for _, c := range batch {
+			row, err := insertArgs(c.User)
+			if err != nil {
+				return err
+			}
+			args = append(args, row...)
+			byExt[c.User.ExternalID] = c.User
+		}
+		q := "INSERT INTO users (" + insertCols + ") VALUES " + placeholders(len(batch), types) +
+			" ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id"
+		rows, err := t.query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("store: insert users: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var id int64
+			var e string
+			if err := rows.Scan(&id, &e); err != nil {
+				rows.Close()
+				return err
+			}
+			if u := byExt[e]; u != nil {
+				u.ID = id
+				n++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n != len(batch) {
+			return errRetry // created concurrently
+		}
+	}
+	for _, c := range alias {
+		row, err := insertArgs(c.User)
+		if err != nil {
+			return err
+		}
+		q := "INSERT INTO users (" + insertCols + ") VALUES " + placeholders(1, types) + " RETURNING id"
+		if err := t.queryRow(ctx, q, row...).Scan(&c.User.ID); err != nil {
+			return fmt.Errorf("store: insert alias user: %w", err)
+		}
+		res, err := t.exec(ctx, "INSERT INTO user_aliases (label, name, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+			c.Alias.Label, c.Alias.Name, c.User.ID)
+		if err != nil {
+			return fmt.Errorf("store: insert alias: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errRetry // the alias was taken concurrently
+		}
+	}
+	return nil
+}
+
+func insertArgs(u *profiles.User) ([]any, error) {
+	custom, err := u.Custom.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("store: encode custom attributes: %w", err)
+	}
+	st := u.Standard
+	return []any{u.BrazeID, nullStr(u.ExternalID), u.RandomBucket, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
+		nullStr(st.FirstName), nullStr(st.LastName), nullStr(st.Email), nullStr(st.Phone), nullStr(st.Country),
+		nullStr(st.HomeCity), nullStr(st.Language), nullStr(st.TimeZone), nullStr(st.DOB), nullStr(st.Gender),
+		defaultSub(st.PushSubscribe), defaultSub(st.EmailSubscribe), string(custom), u.TotalRevenue,
+		ms(u.FirstSessionAt), ms(u.LastSessionAt)}, nil
 }

@@ -148,10 +148,10 @@ func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile,
 	if err := s.loadApps(ctx, in, args, byID); err != nil {
 		return nil, err
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, name, first_at, last_at, count FROM user_event_totals WHERE user_id IN ("+in+") ORDER BY user_id, name", args, byID, false); err != nil {
+	if err := s.loadSummaries(ctx, "SELECT user_id, name, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_event_days WHERE user_id IN ("+in+") GROUP BY user_id, name ORDER BY user_id, name", args, byID, false); err != nil {
 		return nil, err
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, product_id, first_at, last_at, count FROM user_purchase_totals WHERE user_id IN ("+in+") ORDER BY user_id, product_id", args, byID, true); err != nil {
+	if err := s.loadSummaries(ctx, "SELECT user_id, product_id, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_purchase_days WHERE user_id IN ("+in+") GROUP BY user_id, product_id ORDER BY user_id, product_id", args, byID, true); err != nil {
 		return nil, err
 	}
 	out := make([]*profiles.Profile, 0, len(byID))

@@ -18,8 +18,8 @@ const maxTxAttempts = 5
 func (s *Store) InTx(ctx context.Context, fn func(profiles.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = s.inTxOnce(ctx, fn)
-		if err == nil || !s.dialect.retryable(err) || ctx.Err() != nil {
+		err = s.inTxOnce(ctx, fn, attempt)
+		if err == nil || !(errors.Is(err, errRetry) || s.dialect.retryable(err)) || ctx.Err() != nil {
 			return err
 		}
 		s.log.Debug("retrying transaction", "attempt", attempt, "err", err)
@@ -33,12 +33,12 @@ func (s *Store) InTx(ctx context.Context, fn func(profiles.Tx) error) error {
 	return fmt.Errorf("store: transaction failed after %d attempts: %w", maxTxAttempts, err)
 }
 
-func (s *Store) inTxOnce(ctx context.Context, fn func(profiles.Tx) error) (err error) {
+func (s *Store) inTxOnce(ctx context.Context, fn func(profiles.Tx) error, attempt int) (err error) {
 	sqlTx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	t := &tx{s: s, tx: sqlTx}
+	t := &tx{s: s, tx: sqlTx, attempt: attempt}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -61,7 +61,14 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(profiles.Tx) error) (err e
 type tx struct {
 	s  *Store
 	tx *sql.Tx
+	// attempt counts runs of this transaction: the first reads users without
+	// locks (optimistic), a retry after a conflict locks them.
+	attempt int
 }
+
+// errRetry reports a conflict with a concurrent transaction (a row changed since
+// it was read, or a user created meanwhile): InTx runs the function again.
+var errRetry = errors.New("store: concurrent change, retrying")
 
 var _ profiles.Tx = (*tx)(nil)
 
@@ -110,5 +117,3 @@ func nullStr(s string) any {
 }
 
 func strOf(n sql.NullString) string { return n.String }
-
-var errNoRows = errors.New("no rows")

@@ -14,7 +14,7 @@ import (
 // userCols are the users columns in the order scanUser reads them.
 const userCols = `id, braze_id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
 country, home_city, language, time_zone, dob, gender, push_subscribe, email_subscribe, custom, total_revenue,
-first_session_at, last_session_at`
+first_session_at, last_session_at, version`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -29,7 +29,7 @@ func scanUser(r rowScanner) (*profiles.User, error) {
 	)
 	err := r.Scan(&u.ID, &u.BrazeID, &ext, &u.RandomBucket, &created, &updated, &fn, &ln, &email, &phone,
 		&country, &city, &lang, &tz, &dob, &gender, &u.Standard.PushSubscribe, &u.Standard.EmailSubscribe,
-		&custom, &u.TotalRevenue, &firstSess, &lastSess)
+		&custom, &u.TotalRevenue, &firstSess, &lastSess, &u.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -312,10 +312,32 @@ var saveCols = []struct{ name, typ string }{
 	{"phone", "text"}, {"country", "text"}, {"home_city", "text"}, {"language", "text"}, {"time_zone", "text"},
 	{"dob", "text"}, {"gender", "text"}, {"push_subscribe", "text"}, {"email_subscribe", "text"},
 	{"custom", "jsonb"}, {"total_revenue", "double precision"}, {"first_session_at", "bigint"}, {"last_session_at", "bigint"},
+	{"version", "bigint"},
 }
 
-// SaveUsers writes users' attributes in one statement per 200 users.
+// SaveUsers writes users' attributes in one statement per 200 users. Rows read
+// without a lock are locked first, in id order, so concurrent writers always lock
+// users in the same order and cannot deadlock; the version check then catches a
+// change made between the read and the lock.
 func (t *tx) SaveUsers(ctx context.Context, users []*profiles.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	if t.attempt == 1 && t.s.dialect.forUpdate() != "" {
+		ids := make([]int64, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		ids = uniqueIDs(ids)
+		rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+inList(len(ids))+") ORDER BY id"+t.s.dialect.forUpdate(), int64Args(ids)...)
+		if err != nil {
+			return fmt.Errorf("store: lock users: %w", err)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: lock users: %w", err)
+		}
+	}
 	const chunk = 200
 	for len(users) > 0 {
 		n := min(len(users), chunk)
@@ -330,16 +352,17 @@ func (t *tx) SaveUsers(ctx context.Context, users []*profiles.User) error {
 func (t *tx) saveUsers(ctx context.Context, users []*profiles.User) error {
 	names := make([]string, len(saveCols))
 	types := make([]string, len(saveCols))
-	sets := make([]string, 0, len(saveCols)-1)
+	sets := make([]string, 0, len(saveCols))
 	for i, c := range saveCols {
 		names[i], types[i] = c.name, c.typ
-		if i > 0 {
+		if c.name != "id" && c.name != "version" {
 			sets = append(sets, c.name+" = v."+c.name)
 		}
 	}
+	sets = append(sets, "version = users.version + 1")
 	args := make([]any, 0, len(users)*len(saveCols))
 	for _, u := range users {
-		custom, err := json.Marshal(u.Custom)
+		custom, err := u.Custom.MarshalJSON()
 		if err != nil {
 			return fmt.Errorf("store: encode custom attributes: %w", err)
 		}
@@ -347,12 +370,23 @@ func (t *tx) saveUsers(ctx context.Context, users []*profiles.User) error {
 		args = append(args, u.ID, u.UpdatedAt.UnixMilli(), nullStr(st.FirstName), nullStr(st.LastName), nullStr(st.Email),
 			nullStr(st.Phone), nullStr(st.Country), nullStr(st.HomeCity), nullStr(st.Language), nullStr(st.TimeZone),
 			nullStr(st.DOB), nullStr(st.Gender), defaultSub(st.PushSubscribe), defaultSub(st.EmailSubscribe),
-			string(custom), u.TotalRevenue, ms(u.FirstSessionAt), ms(u.LastSessionAt))
+			string(custom), u.TotalRevenue, ms(u.FirstSessionAt), ms(u.LastSessionAt), u.Version)
 	}
+	// The version check turns a lost update into a retry: a row written by another
+	// transaction since we read it is not updated, and the count tells.
 	q := "WITH v (" + strings.Join(names, ", ") + ") AS (VALUES " + placeholders(len(users), t.s.cols(types...)) + ") " +
-		"UPDATE users SET " + strings.Join(sets, ", ") + " FROM v WHERE users.id = v.id"
-	if _, err := t.exec(ctx, q, args...); err != nil {
+		"UPDATE users SET " + strings.Join(sets, ", ") + " FROM v WHERE users.id = v.id AND users.version = v.version"
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
 		return fmt.Errorf("store: save users: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: save users: %w", err)
+	} else if int(n) != len(users) {
+		return errRetry
+	}
+	for _, u := range users {
+		u.Version++
 	}
 	return nil
 }
@@ -364,15 +398,23 @@ func defaultSub(s string) string {
 	return s
 }
 
-// DeleteUsers deletes users; their rows in other tables go with them.
+// DeleteUsers deletes users and everything they own. Aliases, devices and app
+// usage go by foreign key; the high-volume tables, which carry no foreign key, are
+// cleared explicitly.
 func (t *tx) DeleteUsers(ctx context.Context, ids []int64) (int, error) {
 	ids = uniqueIDs(ids)
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res, err := t.exec(ctx, "DELETE FROM users WHERE id IN ("+inList(len(ids))+")", int64Args(ids)...)
+	in, args := inList(len(ids)), int64Args(ids)
+	res, err := t.exec(ctx, "DELETE FROM users WHERE id IN ("+in+")", args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: delete users: %w", err)
+	}
+	for _, table := range []string{"events", "purchases", "user_event_days", "user_purchase_days", "user_session_days"} {
+		if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE user_id IN ("+in+")", args...); err != nil {
+			return 0, fmt.Errorf("store: delete users' %s: %w", table, err)
+		}
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
@@ -438,16 +480,12 @@ func (t *tx) MoveUserData(ctx context.Context, from, into int64) error {
 		"UPDATE devices SET user_id = ? WHERE user_id = ?",
 		"UPDATE events SET user_id = ? WHERE user_id = ?",
 		"UPDATE purchases SET user_id = ? WHERE user_id = ?",
-		`INSERT INTO user_event_days (user_id, name, day, count) SELECT ?, name, day, count FROM user_event_days WHERE user_id = ?
-		 ON CONFLICT (user_id, name, day) DO UPDATE SET count = user_event_days.count + excluded.count`,
-		`INSERT INTO user_event_totals (user_id, name, first_at, last_at, count) SELECT ?, name, first_at, last_at, count FROM user_event_totals WHERE user_id = ?
-		 ON CONFLICT (user_id, name) DO UPDATE SET first_at = ` + least + `(user_event_totals.first_at, excluded.first_at),
-		 last_at = ` + greatest + `(user_event_totals.last_at, excluded.last_at), count = user_event_totals.count + excluded.count`,
-		`INSERT INTO user_purchase_days (user_id, product_id, day, count, revenue) SELECT ?, product_id, day, count, revenue FROM user_purchase_days WHERE user_id = ?
-		 ON CONFLICT (user_id, product_id, day) DO UPDATE SET count = user_purchase_days.count + excluded.count, revenue = user_purchase_days.revenue + excluded.revenue`,
-		`INSERT INTO user_purchase_totals (user_id, product_id, first_at, last_at, count) SELECT ?, product_id, first_at, last_at, count FROM user_purchase_totals WHERE user_id = ?
-		 ON CONFLICT (user_id, product_id) DO UPDATE SET first_at = ` + least + `(user_purchase_totals.first_at, excluded.first_at),
-		 last_at = ` + greatest + `(user_purchase_totals.last_at, excluded.last_at), count = user_purchase_totals.count + excluded.count`,
+		`INSERT INTO user_event_days (user_id, name, day, count, first_at, last_at) SELECT ?, name, day, count, first_at, last_at FROM user_event_days WHERE user_id = ?
+		 ON CONFLICT (user_id, name, day) DO UPDATE SET count = user_event_days.count + excluded.count,
+		 first_at = ` + least + `(user_event_days.first_at, excluded.first_at), last_at = ` + greatest + `(user_event_days.last_at, excluded.last_at)`,
+		`INSERT INTO user_purchase_days (user_id, product_id, day, count, revenue, first_at, last_at) SELECT ?, product_id, day, count, revenue, first_at, last_at FROM user_purchase_days WHERE user_id = ?
+		 ON CONFLICT (user_id, product_id, day) DO UPDATE SET count = user_purchase_days.count + excluded.count, revenue = user_purchase_days.revenue + excluded.revenue,
+		 first_at = ` + least + `(user_purchase_days.first_at, excluded.first_at), last_at = ` + greatest + `(user_purchase_days.last_at, excluded.last_at)`,
 		`INSERT INTO user_apps (user_id, app_id, first_used, last_used, sessions, app_version) SELECT ?, app_id, first_used, last_used, sessions, app_version FROM user_apps WHERE user_id = ?
 		 ON CONFLICT (user_id, app_id) DO UPDATE SET first_used = ` + least + `(user_apps.first_used, excluded.first_used),
 		 last_used = ` + greatest + `(user_apps.last_used, excluded.last_used), sessions = user_apps.sessions + excluded.sessions`,
@@ -459,7 +497,7 @@ func (t *tx) MoveUserData(ctx context.Context, from, into int64) error {
 			return fmt.Errorf("store: merge users: %w", err)
 		}
 	}
-	for _, table := range []string{"user_event_days", "user_event_totals", "user_purchase_days", "user_purchase_totals", "user_apps", "user_session_days"} {
+	for _, table := range []string{"user_event_days", "user_purchase_days", "user_apps", "user_session_days"} {
 		if _, err := t.exec(ctx, "DELETE FROM "+table+" WHERE user_id = ?", from); err != nil {
 			return fmt.Errorf("store: merge users: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ func Run(t *testing.T, open Opener) {
 		{"EnsureUsers", testEnsureUsers},
 		{"EnsureUsersConcurrent", testEnsureUsersConcurrent},
 		{"LoadUsers", testLoadUsers},
+		{"InsertUsers", testInsertUsers},
+		{"SaveUsersDetectsStaleRows", testSaveUsersDetectsStaleRows},
 		{"SaveAndLoadUser", testSaveAndLoadUser},
 		{"Devices", testDevices},
 		{"EventsAndPurchases", testEventsAndPurchases},
@@ -412,6 +415,9 @@ func testDeleteUsers(t *testing.T, s *store.Store) {
 	if err != nil || len(ps) != 1 || ps[0].User.ID != ids[1] {
 		t.Fatalf("after delete Profiles = %v, %v", ps, err)
 	}
+	if days, err := s.EventDays(ctx(t), ids[0], "e"); err != nil || len(days) != 0 {
+		t.Fatalf("a deleted user's event rollups remain: %v %v", days, err)
+	}
 	// the token is free again: another user can register it
 	err = s.InTx(ctx(t), func(tx profiles.Tx) error {
 		return tx.UpsertDevices(ctx(t), []profiles.Device{{UserID: ids[1], AppID: "del-app", Platform: "ios", Token: "x", TokenKey: "x", PushEnabled: true, CreatedAt: t0, UpdatedAt: t0}})
@@ -567,37 +573,99 @@ func testLoadUsers(t *testing.T, s *store.Store) {
 	if err := s.InTx(ctx(t), func(tx profiles.Tx) error { return tx.AddAlias(ctx(t), ids[0], *aliasOld) }); err != nil {
 		t.Fatal(err)
 	}
-	aliasNew := &profiles.Alias{Name: "a-new", Label: "l"}
 	var got []*profiles.User
 	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
 		var err error
 		got, err = tx.LoadUsers(ctx(t), []profiles.Ensure{
 			{ID: profiles.Identifier{ExternalID: "l-old"}},
-			{ID: profiles.Identifier{ExternalID: "l-new"}, Create: true, New: newUser("l-new")},
-			{ID: profiles.Identifier{ExternalID: "l-absent"}},
+			{ID: profiles.Identifier{ExternalID: "l-new"}, Create: true},
 			{ID: profiles.Identifier{Alias: aliasOld}},
-			{ID: profiles.Identifier{Alias: aliasNew}, Create: true, New: newUser("")},
+			{ID: profiles.Identifier{Alias: &profiles.Alias{Name: "nope", Label: "l"}}},
 			{ID: profiles.Identifier{BrazeID: old.BrazeID}},
-			{ID: profiles.Identifier{BrazeID: "ffffffffffffffffffffffff"}, Create: true, New: newUser("")},
+			{ID: profiles.Identifier{BrazeID: "ffffffffffffffffffffffff"}},
 		})
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0] == nil || got[0].ID != ids[0] || got[3] != got[0] || got[5] != got[0] {
-		t.Fatalf("existing user by external id, alias and braze id: %v %v %v", got[0], got[3], got[5])
+	if got[0] == nil || got[0].ID != ids[0] || got[2] != got[0] || got[4] != got[0] {
+		t.Fatalf("existing user by external id, alias and braze id: %v %v %v", got[0], got[2], got[4])
 	}
-	if got[1] == nil || got[1].ExternalID != "l-new" || got[1].ID == ids[0] || got[1].Standard.PushSubscribe != profiles.Subscribed {
-		t.Fatalf("created user = %+v", got[1])
+	if got[1] != nil || got[3] != nil || got[5] != nil {
+		t.Fatalf("LoadUsers returned users that do not exist: %v %v %v", got[1], got[3], got[5])
 	}
-	if got[2] != nil || got[6] != nil {
-		t.Fatalf("users that must not exist: %v %v", got[2], got[6])
+}
+
+func testInsertUsers(t *testing.T, s *store.Store) {
+	now := t0.Add(time.Hour)
+	mk := func(ext string) *profiles.User {
+		return &profiles.User{BrazeID: profiles.NewBrazeID(), ExternalID: ext, RandomBucket: 7, CreatedAt: now, UpdatedAt: now,
+			Standard: profiles.Standard{FirstName: "New", PushSubscribe: profiles.OptedIn, EmailSubscribe: profiles.Subscribed},
+			Custom:   profiles.Custom{"k": "v"}, TotalRevenue: 2}
 	}
-	if got[4] == nil || got[4].ExternalID != "" {
-		t.Fatalf("created alias user = %+v", got[4])
+	a, b, c := mk("ins-b"), mk("ins-a"), mk("")
+	alias := &profiles.Alias{Name: "ins", Label: "l"}
+	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
+		return tx.InsertUsers(ctx(t), []profiles.Created{{User: a}, {User: b}, {User: c, Alias: alias}})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p := profile(t, s, got[4].ID); len(p.Aliases) != 1 || p.Aliases[0] != *aliasNew {
-		t.Fatalf("alias of the created user = %v", p.Aliases)
+	if a.ID == 0 || b.ID == 0 || c.ID == 0 || a.ID == b.ID {
+		t.Fatalf("ids not set: %d %d %d", a.ID, b.ID, c.ID)
+	}
+	p := profile(t, s, a.ID).User
+	if p.ExternalID != "ins-b" || p.Standard.FirstName != "New" || p.Standard.PushSubscribe != profiles.OptedIn || p.Custom["k"] != "v" || p.TotalRevenue != 2 || p.Version != 0 {
+		t.Fatalf("inserted user = %+v", p)
+	}
+	if cp := profile(t, s, c.ID); len(cp.Aliases) != 1 || cp.Aliases[0] != *alias {
+		t.Fatalf("alias user aliases = %v", cp.Aliases)
+	}
+	// inserting an existing external id or alias asks for a retry and writes nothing
+	for _, dup := range []profiles.Created{{User: mk("ins-a")}, {User: mk(""), Alias: alias}} {
+		err := s.InTx(ctx(t), func(tx profiles.Tx) error { return tx.InsertUsers(ctx(t), []profiles.Created{dup}) })
+		if err == nil || !strings.Contains(err.Error(), "concurrent") {
+			t.Fatalf("duplicate insert: %v", err)
+		}
+	}
+}
+
+// A write based on a stale read is refused (and retried by InTx) instead of lost.
+func testSaveUsersDetectsStaleRows(t *testing.T, s *store.Store) {
+	id := mustUsers(t, s, "stale")[0]
+	var stale *profiles.User
+	if err := s.InTx(ctx(t), func(tx profiles.Tx) error {
+		got, err := tx.LoadUsers(ctx(t), []profiles.Ensure{{ID: profiles.Identifier{ExternalID: "stale"}}})
+		stale = got[0]
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bump := func(name string) error {
+		return s.InTx(ctx(t), func(tx profiles.Tx) error {
+			users, err := tx.LockUsers(ctx(t), []int64{id})
+			if err != nil {
+				return err
+			}
+			users[id].Standard.FirstName = name
+			return tx.SaveUsers(ctx(t), []*profiles.User{users[id]})
+		})
+	}
+	if err := bump("first"); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
+		attempts++
+		u := stale.Clone()
+		u.Standard.LastName = "from stale read"
+		return tx.SaveUsers(ctx(t), []*profiles.User{u})
+	})
+	if err == nil || attempts != 5 {
+		t.Fatalf("stale write: err %v after %d attempts; want a refusal after 5", err, attempts)
+	}
+	if u := profile(t, s, id).User; u.Standard.FirstName != "first" || u.Standard.LastName != "" || u.Version != 1 {
+		t.Fatalf("stale write changed the row: %+v", u)
 	}
 }

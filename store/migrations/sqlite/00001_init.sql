@@ -1,4 +1,7 @@
 -- +goose Up
+-- High-volume tables (events, purchases, their day rollups, session days) carry no
+-- foreign key to users: a key check locks the user row for every inserted row.
+-- Deleting a user deletes their rows explicitly (store.DeleteUsers).
 CREATE TABLE users (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
     braze_id         TEXT    NOT NULL UNIQUE,
@@ -21,7 +24,8 @@ CREATE TABLE users (
     custom           TEXT    NOT NULL DEFAULT '{}',
     total_revenue    REAL    NOT NULL DEFAULT 0,
     first_session_at INTEGER,
-    last_session_at  INTEGER
+    last_session_at  INTEGER,
+    version          INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX users_email ON users (email) WHERE email IS NOT NULL;
 CREATE INDEX users_phone ON users (phone) WHERE phone IS NOT NULL;
@@ -77,7 +81,7 @@ CREATE TABLE user_apps (
 );
 
 CREATE TABLE user_session_days (
-    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id  INTEGER NOT NULL,
     day      INTEGER NOT NULL,
     sessions INTEGER NOT NULL,
     PRIMARY KEY (user_id, day)
@@ -85,7 +89,7 @@ CREATE TABLE user_session_days (
 
 CREATE TABLE events (
     id         INTEGER PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL,
     name       TEXT    NOT NULL,
     time       INTEGER NOT NULL,
     app_id     TEXT    NOT NULL DEFAULT '',
@@ -94,25 +98,18 @@ CREATE TABLE events (
 CREATE INDEX events_user_name_time ON events (user_id, name, time);
 
 CREATE TABLE user_event_days (
-    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    name    TEXT    NOT NULL,
-    day     INTEGER NOT NULL,
-    count   INTEGER NOT NULL,
-    PRIMARY KEY (user_id, name, day)
-);
-
-CREATE TABLE user_event_totals (
-    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id  INTEGER NOT NULL,
     name     TEXT    NOT NULL,
+    day      INTEGER NOT NULL,
+    count    INTEGER NOT NULL,
     first_at INTEGER NOT NULL,
     last_at  INTEGER NOT NULL,
-    count    INTEGER NOT NULL,
-    PRIMARY KEY (user_id, name)
+    PRIMARY KEY (user_id, name, day)
 );
 
 CREATE TABLE purchases (
     id         INTEGER PRIMARY KEY,
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL,
     product_id TEXT    NOT NULL,
     currency   TEXT    NOT NULL,
     price      REAL    NOT NULL,
@@ -123,21 +120,14 @@ CREATE TABLE purchases (
 CREATE INDEX purchases_user_time ON purchases (user_id, time);
 
 CREATE TABLE user_purchase_days (
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL,
     product_id TEXT    NOT NULL,
     day        INTEGER NOT NULL,
     count      INTEGER NOT NULL,
     revenue    REAL    NOT NULL,
-    PRIMARY KEY (user_id, product_id, day)
-);
-
-CREATE TABLE user_purchase_totals (
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    product_id TEXT    NOT NULL,
     first_at   INTEGER NOT NULL,
     last_at    INTEGER NOT NULL,
-    count      INTEGER NOT NULL,
-    PRIMARY KEY (user_id, product_id)
+    PRIMARY KEY (user_id, product_id, day)
 );
 
 CREATE TABLE api_keys (
@@ -151,10 +141,8 @@ CREATE TABLE api_keys (
 
 -- +goose Down
 DROP TABLE api_keys;
-DROP TABLE user_purchase_totals;
 DROP TABLE user_purchase_days;
 DROP TABLE purchases;
-DROP TABLE user_event_totals;
 DROP TABLE user_event_days;
 DROP TABLE events;
 DROP TABLE user_session_days;
