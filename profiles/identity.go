@@ -176,7 +176,7 @@ func (s *Service) AliasNew(ctx context.Context, items []AliasNewItem) (int, []Ob
 }
 
 func (s *Service) newUser(externalID string, a *Alias) NewUser {
-	return NewUser{BrazeID: NewBrazeID(), ExternalID: externalID, Alias: a, RandomBucket: mrand.IntN(10000), CreatedAt: s.now().UTC()}
+	return NewUser{ExternalID: externalID, Alias: a, RandomBucket: mrand.IntN(10000), CreatedAt: s.now().UTC()}
 }
 
 // IdentifyItem is one entry of /users/identify.

@@ -102,7 +102,6 @@ type Created struct {
 
 // NewUser is what the store needs to create a user.
 type NewUser struct {
-	BrazeID      string
 	ExternalID   string
 	Alias        *Alias
 	RandomBucket int

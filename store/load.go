@@ -11,9 +11,24 @@ import (
 
 // LoadUsers loads the existing users of a batch: aliases are resolved first (when
 // any), then every user is loaded by one query in id order. The first attempt of
-// a transaction reads without locks (SaveUsers checks versions); a retry locks the
-// rows, so a contended user still makes progress.
+// a transaction reads without locks (SaveUsers checks versions) and lets the
+// caller create missing users in memory; a retry creates them up front and locks
+// every row, so a contended batch still makes progress.
 func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles.User, error) {
+	if t.attempt > 1 {
+		// A retry after a conflict makes progress for sure: users to create are
+		// created first (waiting for concurrent creators instead of racing them),
+		// then everything is loaded with row locks.
+		var create []profiles.Ensure
+		for _, r := range reqs {
+			if r.Create && r.ID.BrazeID == "" {
+				create = append(create, r)
+			}
+		}
+		if _, err := t.EnsureUsers(ctx, create); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*profiles.User, len(reqs))
 	var ext, braze []string
 	var aliases []profiles.Alias
@@ -74,9 +89,10 @@ func (t *tx) loadWhere(ctx context.Context, ext, braze []string, ids []int64, lo
 		conds = append(conds, "external_id IN ("+inList(len(ext))+")")
 		args = append(args, strArgs(ext)...)
 	}
-	if len(braze) > 0 {
-		conds = append(conds, "braze_id IN ("+inList(len(braze))+")")
-		args = append(args, strArgs(braze)...)
+	for _, b := range braze {
+		if id, ok := profiles.ParseBrazeID(b); ok {
+			ids = append(ids, id)
+		}
 	}
 	if len(ids) > 0 {
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
@@ -106,7 +122,7 @@ func (t *tx) loadWhere(ctx context.Context, ext, braze []string, ids []int64, lo
 }
 
 // insertCols are the users columns InsertUsers writes.
-const insertCols = `braze_id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
+const insertCols = `external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
 country, home_city, language, time_zone, dob, gender, push_subscribe, email_subscribe, custom, total_revenue,
 first_session_at, last_session_at`
 
@@ -133,7 +149,7 @@ func (t *tx) InsertUsers(ctx context.Context, created []profiles.Created) error 
 		}
 		return a.Name < b.Name
 	})
-	types := t.s.cols("", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "jsonb", "", "", "")
+	types := t.s.cols("", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "jsonb", "", "", "")
 	for start := 0; start < len(ext); start += 200 {
 		batch := ext[start:min(start+200, len(ext))]
 		args := make([]any, 0, len(batch)*len(types))
@@ -161,7 +177,7 @@ func (t *tx) InsertUsers(ctx context.Context, created []profiles.Created) error 
 				return err
 			}
 			if u := byExt[e]; u != nil {
-				u.ID = id
+				u.ID, u.BrazeID = id, profiles.BrazeIDFor(id)
 				n++
 			}
 		}
@@ -182,6 +198,7 @@ func (t *tx) InsertUsers(ctx context.Context, created []profiles.Created) error 
 		if err := t.queryRow(ctx, q, row...).Scan(&c.User.ID); err != nil {
 			return fmt.Errorf("store: insert alias user: %w", err)
 		}
+		c.User.BrazeID = profiles.BrazeIDFor(c.User.ID)
 		res, err := t.exec(ctx, "INSERT INTO user_aliases (label, name, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
 			c.Alias.Label, c.Alias.Name, c.User.ID)
 		if err != nil {
@@ -200,7 +217,7 @@ func insertArgs(u *profiles.User) ([]any, error) {
 		return nil, fmt.Errorf("store: encode custom attributes: %w", err)
 	}
 	st := u.Standard
-	return []any{u.BrazeID, nullStr(u.ExternalID), u.RandomBucket, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
+	return []any{nullStr(u.ExternalID), u.RandomBucket, u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
 		nullStr(st.FirstName), nullStr(st.LastName), nullStr(st.Email), nullStr(st.Phone), nullStr(st.Country),
 		nullStr(st.HomeCity), nullStr(st.Language), nullStr(st.TimeZone), nullStr(st.DOB), nullStr(st.Gender),
 		defaultSub(st.PushSubscribe), defaultSub(st.EmailSubscribe), string(custom), u.TotalRevenue,

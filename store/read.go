@@ -76,11 +76,11 @@ func (s *Store) FindUserIDs(ctx context.Context, l profiles.Lookup) ([]int64, []
 			keep(id)
 		}
 	}
-	single := func(q, val string) error {
+	single := func(q string, arg any, val string) error {
 		if val == "" {
 			return nil
 		}
-		rows, err := s.query(ctx, q, val)
+		rows, err := s.query(ctx, q, arg)
 		if err != nil {
 			return fmt.Errorf("store: find users: %w", err)
 		}
@@ -99,16 +99,22 @@ func (s *Store) FindUserIDs(ctx context.Context, l profiles.Lookup) ([]int64, []
 		}
 		return rows.Err()
 	}
-	if err := single("SELECT id FROM users WHERE braze_id = ?", l.BrazeID); err != nil {
+	if l.BrazeID != "" {
+		id, ok := profiles.ParseBrazeID(l.BrazeID)
+		if !ok {
+			id = -1 // not one Herald issued: matches nobody
+		}
+		if err := single("SELECT id FROM users WHERE id = ?", id, l.BrazeID); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := single("SELECT DISTINCT user_id FROM devices WHERE device_id = ? ORDER BY user_id", l.DeviceID, l.DeviceID); err != nil {
 		return nil, nil, err
 	}
-	if err := single("SELECT DISTINCT user_id FROM devices WHERE device_id = ? ORDER BY user_id", l.DeviceID); err != nil {
+	if err := single("SELECT id FROM users WHERE email = ? ORDER BY id", l.Email, l.Email); err != nil {
 		return nil, nil, err
 	}
-	if err := single("SELECT id FROM users WHERE email = ? ORDER BY id", l.Email); err != nil {
-		return nil, nil, err
-	}
-	if err := single("SELECT id FROM users WHERE phone = ? ORDER BY id", l.Phone); err != nil {
+	if err := single("SELECT id FROM users WHERE phone = ? ORDER BY id", l.Phone, l.Phone); err != nil {
 		return nil, nil, err
 	}
 	return ids, missing, nil

@@ -109,7 +109,7 @@ func TestPostgresOverlappingCreatesDoNotDeadlock(t *testing.T) {
 				for _, i := range rng.Perm(users) {
 					ext := fmt.Sprintf("r%d-u%d", r, i)
 					reqs = append(reqs, profiles.Ensure{ID: profiles.Identifier{ExternalID: ext}, Create: true,
-						New: profiles.NewUser{BrazeID: profiles.NewBrazeID(), ExternalID: ext, CreatedAt: time.Now()}})
+						New: profiles.NewUser{ExternalID: ext, CreatedAt: time.Now()}})
 				}
 				err := s.InTx(context.Background(), func(tx profiles.Tx) error {
 					ids, err := tx.EnsureUsers(context.Background(), reqs)

@@ -12,7 +12,7 @@ import (
 )
 
 // userCols are the users columns in the order scanUser reads them.
-const userCols = `id, braze_id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
+const userCols = `id, external_id, random_bucket, created_at, updated_at, first_name, last_name, email, phone,
 country, home_city, language, time_zone, dob, gender, push_subscribe, email_subscribe, custom, total_revenue,
 first_session_at, last_session_at, version`
 
@@ -27,13 +27,14 @@ func scanUser(r rowScanner) (*profiles.User, error) {
 		lang, tz, dob, gender                 sql.NullString
 		custom                                []byte
 	)
-	err := r.Scan(&u.ID, &u.BrazeID, &ext, &u.RandomBucket, &created, &updated, &fn, &ln, &email, &phone,
+	err := r.Scan(&u.ID, &ext, &u.RandomBucket, &created, &updated, &fn, &ln, &email, &phone,
 		&country, &city, &lang, &tz, &dob, &gender, &u.Standard.PushSubscribe, &u.Standard.EmailSubscribe,
 		&custom, &u.TotalRevenue, &firstSess, &lastSess, &u.Version)
 	if err != nil {
 		return nil, err
 	}
 	u.ExternalID = ext.String
+	u.BrazeID = profiles.BrazeIDFor(u.ID)
 	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
 	u.FirstSessionAt, u.LastSessionAt = fromMS(firstSess), fromMS(lastSess)
 	u.Standard.FirstName, u.Standard.LastName = fn.String, ln.String
@@ -127,8 +128,29 @@ func (t *tx) findIdentifiers(ctx context.Context, ext, braze []string, aliases [
 		}
 	}
 	if len(braze) > 0 {
-		if err := scan('b', "SELECT id, braze_id FROM users WHERE braze_id IN ("+inList(len(braze))+")", strArgs(braze)); err != nil {
-			return nil, err
+		var ids []any
+		for _, b := range braze {
+			if id, ok := profiles.ParseBrazeID(b); ok {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 {
+			rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+inList(len(ids))+")", ids...)
+			if err != nil {
+				return nil, fmt.Errorf("store: find users: %w", err)
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				found[profiles.IdentKey{Kind: 'b', A: profiles.BrazeIDFor(id)}] = id
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(aliases) > 0 {
@@ -152,10 +174,10 @@ func strArgs(ss []string) []any {
 	return out
 }
 
-const insertUserCols = "(braze_id, external_id, random_bucket, created_at, updated_at, custom)"
+const insertUserCols = "(external_id, random_bucket, created_at, updated_at, custom)"
 
 func newUserArgs(n profiles.NewUser) []any {
-	return []any{n.BrazeID, nullStr(n.ExternalID), n.RandomBucket, n.CreatedAt.UnixMilli(), n.CreatedAt.UnixMilli(), "{}"}
+	return []any{nullStr(n.ExternalID), n.RandomBucket, n.CreatedAt.UnixMilli(), n.CreatedAt.UnixMilli(), "{}"}
 }
 
 // createExternal inserts users by external id; a concurrent insert of the same
@@ -176,13 +198,13 @@ func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found m
 		}
 	}
 	sort.Strings(uniq)
-	args := make([]any, 0, len(uniq)*6)
+	args := make([]any, 0, len(uniq)*5)
 	for _, ext := range uniq {
 		n := byExt[ext].New
 		n.ExternalID = ext
 		args = append(args, newUserArgs(n)...)
 	}
-	q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(len(uniq), t.s.cols("", "", "", "", "", "jsonb")) +
+	q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(len(uniq), t.s.cols("", "", "", "", "jsonb")) +
 		" ON CONFLICT (external_id) DO NOTHING RETURNING id, external_id"
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
@@ -238,7 +260,7 @@ func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found ma
 		n := r.New
 		n.ExternalID = ""
 		var id int64
-		q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(1, t.s.cols("", "", "", "", "", "jsonb")) + " RETURNING id"
+		q := "INSERT INTO users " + insertUserCols + " VALUES " + placeholders(1, t.s.cols("", "", "", "", "jsonb")) + " RETURNING id"
 		if err := t.queryRow(ctx, q, newUserArgs(n)...).Scan(&id); err != nil {
 			return fmt.Errorf("store: create alias user: %w", err)
 		}

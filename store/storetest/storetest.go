@@ -54,7 +54,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func ctx(t *testing.T) context.Context { return t.Context() }
 
 func newUser(ext string) profiles.NewUser {
-	return profiles.NewUser{BrazeID: profiles.NewBrazeID(), ExternalID: ext, RandomBucket: 42, CreatedAt: t0}
+	return profiles.NewUser{ExternalID: ext, RandomBucket: 42, CreatedAt: t0}
 }
 
 // mustUsers creates users by external id and returns their ids.
@@ -600,7 +600,7 @@ func testLoadUsers(t *testing.T, s *store.Store) {
 func testInsertUsers(t *testing.T, s *store.Store) {
 	now := t0.Add(time.Hour)
 	mk := func(ext string) *profiles.User {
-		return &profiles.User{BrazeID: profiles.NewBrazeID(), ExternalID: ext, RandomBucket: 7, CreatedAt: now, UpdatedAt: now,
+		return &profiles.User{ExternalID: ext, RandomBucket: 7, CreatedAt: now, UpdatedAt: now,
 			Standard: profiles.Standard{FirstName: "New", PushSubscribe: profiles.OptedIn, EmailSubscribe: profiles.Subscribed},
 			Custom:   profiles.Custom{"k": "v"}, TotalRevenue: 2}
 	}

@@ -2,9 +2,9 @@
 -- High-volume tables (events, purchases, their day rollups, session days) carry no
 -- foreign key to users: a key check locks the user row for every inserted row.
 -- Deleting a user deletes their rows explicitly (store.DeleteUsers).
+-- Users have no stored braze_id: it is computed from id (profiles.BrazeIDFor).
 CREATE TABLE users (
     id               INTEGER PRIMARY KEY AUTOINCREMENT,
-    braze_id         TEXT    NOT NULL UNIQUE,
     external_id      TEXT    UNIQUE,
     random_bucket    INTEGER NOT NULL,
     created_at       INTEGER NOT NULL,
@@ -88,7 +88,6 @@ CREATE TABLE user_session_days (
 );
 
 CREATE TABLE events (
-    id         INTEGER PRIMARY KEY,
     user_id    INTEGER NOT NULL,
     name       TEXT    NOT NULL,
     time       INTEGER NOT NULL,
@@ -108,7 +107,6 @@ CREATE TABLE user_event_days (
 );
 
 CREATE TABLE purchases (
-    id         INTEGER PRIMARY KEY,
     user_id    INTEGER NOT NULL,
     product_id TEXT    NOT NULL,
     currency   TEXT    NOT NULL,

@@ -1,0 +1,267 @@
+package profiles
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"sort"
+	"time"
+)
+
+// trackPlan lists the distinct identifiers of a request and the apps it names.
+type trackPlan struct {
+	ensures []Ensure
+	index   map[IdentKey]int
+	apps    []string
+}
+
+func (s *Service) plan(reqs []*TrackRequest, now time.Time) *trackPlan {
+	p := &trackPlan{index: map[IdentKey]int{}}
+	add := func(id Identifier, updateOnly bool) {
+		k := id.Key()
+		if i, ok := p.index[k]; ok {
+			p.ensures[i].Create = p.ensures[i].Create || !updateOnly
+			return
+		}
+		p.index[k] = len(p.ensures)
+		p.ensures = append(p.ensures, Ensure{ID: id, Create: !updateOnly && id.BrazeID == "", New: NewUser{
+			ExternalID: id.ExternalID, Alias: id.Alias,
+			RandomBucket: mrand.IntN(10000), CreatedAt: now,
+		}})
+	}
+	apps := map[string]bool{}
+	for _, req := range reqs {
+		for _, a := range req.Attributes {
+			add(a.ID, a.UpdateExistingOnly)
+			for _, t := range a.PushTokens {
+				apps[t.AppID] = true
+			}
+		}
+		for _, e := range req.Events {
+			add(e.ID, e.UpdateExistingOnly)
+			if e.AppID != "" {
+				apps[e.AppID] = true
+			}
+		}
+		for _, pu := range req.Purchases {
+			add(pu.ID, pu.UpdateExistingOnly)
+			if pu.AppID != "" {
+				apps[pu.AppID] = true
+			}
+		}
+	}
+	p.apps = sortedKeys(apps)
+	return p
+}
+
+// track applies a group of requests in one transaction: each request in arrival
+// order, and within it attributes, then events, then purchases, as Braze does;
+// the writes of the whole group are then made together, a statement per table.
+func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *trackPlan, now time.Time) ([]*TrackResult, error) {
+	results := make([]*TrackResult, len(reqs))
+	var res *TrackResult
+	fail := func(array string, index int, format string, args ...any) {
+		res.Errors = append(res.Errors, ObjectError{Type: fmt.Sprintf(format, args...), InputArray: array, Index: index})
+	}
+	platforms, err := tx.AppPlatforms(ctx, plan.apps)
+	if err != nil {
+		return nil, err
+	}
+	users, err := tx.LoadUsers(ctx, plan.ensures)
+	if err != nil {
+		return nil, err
+	}
+	// Users to create are built in memory and inserted once, with their final
+	// attributes.
+	var created []Created
+	for i, e := range plan.ensures {
+		if users[i] != nil || !e.Create {
+			continue
+		}
+		n := e.New
+		users[i] = &User{ExternalID: e.ID.ExternalID, RandomBucket: n.RandomBucket,
+			CreatedAt: n.CreatedAt, UpdatedAt: now, Custom: Custom{},
+			Standard: Standard{PushSubscribe: Subscribed, EmailSubscribe: Subscribed}}
+		created = append(created, Created{User: users[i], Alias: e.ID.Alias})
+	}
+	// dirty lists existing users whose row must be rewritten: an update that sets
+	// the values a user already has costs no write.
+	dirty := map[*User]bool{}
+	user := func(id Identifier) *User { return users[plan.index[id.Key()]] }
+	notFound := func(array string, index int, id Identifier) {
+		if id.BrazeID != "" {
+			fail(array, index, "braze_id %q not found", id.BrazeID)
+		}
+		// an unknown external id or alias with _update_existing_only is skipped
+		// silently, as Braze does
+	}
+
+	// Rows that reference users are collected with their user and get the id once
+	// new users are inserted.
+	var devices []Device
+	var devOwners []*User
+	var events []Event
+	var evOwners []*User
+	var purchases []Purchase
+	var puOwners []*User
+	for ri, req := range reqs {
+		res = &TrackResult{Errors: append([]ObjectError(nil), req.Errors...)}
+		results[ri] = res
+		for _, a := range req.Attributes {
+			u := user(a.ID)
+			if u == nil {
+				notFound("attributes", a.Index, a.ID)
+				if a.ID.BrazeID == "" {
+					res.AttributesProcessed++
+				}
+				continue
+			}
+			for _, op := range a.Standard {
+				if op.apply(&u.Standard) {
+					dirty[u] = true
+				}
+			}
+			if u.Custom == nil {
+				u.Custom = Custom{}
+			}
+			for _, op := range a.Custom {
+				changed, err := u.Custom.ApplyChanged(op, s.lim.MaxArrayLength)
+				if err != nil {
+					fail("attributes", a.Index, "%s: %v", op.Key, err)
+				}
+				if changed {
+					dirty[u] = true
+				}
+			}
+			if a.FirstSession != nil && !a.FirstSession.Equal(u.FirstSessionAt) {
+				u.FirstSessionAt, dirty[u] = *a.FirstSession, true
+			}
+			if a.LastSession != nil && !a.LastSession.Equal(u.LastSessionAt) {
+				u.LastSessionAt, dirty[u] = *a.LastSession, true
+			}
+			for i, t := range a.PushTokens {
+				platform, ok := platforms[t.AppID]
+				if !ok {
+					fail("attributes", a.Index, "push_tokens[%d]: unknown app_id %q", i, t.AppID)
+					continue
+				}
+				stored, key, err := NormalizeToken(platform, t.Token)
+				if err != nil {
+					fail("attributes", a.Index, "push_tokens[%d]: %v", i, err)
+					continue
+				}
+				devices = append(devices, Device{AppID: t.AppID, Platform: platform, Token: stored, TokenKey: key,
+					DeviceID: t.DeviceID, PushEnabled: true, CreatedAt: now, UpdatedAt: now})
+				devOwners = append(devOwners, u)
+			}
+			res.AttributesProcessed++
+		}
+
+		for _, e := range req.Events {
+			u := user(e.ID)
+			if u == nil {
+				notFound("events", e.Index, e.ID)
+				if e.ID.BrazeID == "" {
+					res.EventsProcessed++
+				}
+				continue
+			}
+			if e.AppID != "" {
+				if _, ok := platforms[e.AppID]; !ok {
+					fail("events", e.Index, "unknown app_id %q", e.AppID)
+					continue
+				}
+			}
+			events = append(events, Event{Name: e.Name, Time: e.Time, AppID: e.AppID, Properties: e.Properties})
+			evOwners = append(evOwners, u)
+			res.EventsProcessed++
+		}
+
+		for _, p := range req.Purchases {
+			u := user(p.ID)
+			if u == nil {
+				notFound("purchases", p.Index, p.ID)
+				if p.ID.BrazeID == "" {
+					res.PurchasesProcessed++
+				}
+				continue
+			}
+			if p.AppID != "" {
+				if _, ok := platforms[p.AppID]; !ok {
+					fail("purchases", p.Index, "unknown app_id %q", p.AppID)
+					continue
+				}
+			}
+			for q := 0; q < p.Quantity; q++ {
+				purchases = append(purchases, Purchase{ProductID: p.ProductID, Currency: p.Currency,
+					Price: p.Price, Time: p.Time, AppID: p.AppID, Properties: p.Properties})
+				puOwners = append(puOwners, u)
+				u.TotalRevenue += p.Price
+			}
+			if p.Price != 0 {
+				dirty[u] = true
+			}
+			res.PurchasesProcessed++
+		}
+	}
+
+	if err := tx.InsertUsers(ctx, created); err != nil {
+		return nil, err
+	}
+	isNew := make(map[*User]bool, len(created))
+	for _, c := range created {
+		isNew[c.User] = true
+	}
+	changed := make([]*User, 0, len(dirty))
+	for u := range dirty {
+		if !isNew[u] {
+			u.UpdatedAt = now
+			changed = append(changed, u)
+		}
+	}
+	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
+	for _, r := range results {
+		r.UsersChanged = len(changed) + len(created) // of the whole group
+	}
+	if err := tx.SaveUsers(ctx, changed); err != nil {
+		return nil, err
+	}
+	for i := range devices {
+		devices[i].UserID = devOwners[i].ID
+	}
+	if err := tx.UpsertDevices(ctx, devices); err != nil {
+		return nil, err
+	}
+	for i := range events {
+		events[i].UserID = evOwners[i].ID
+	}
+	if err := tx.AddEvents(ctx, events); err != nil {
+		return nil, err
+	}
+	for i := range purchases {
+		purchases[i].UserID = puOwners[i].ID
+	}
+	if err := tx.AddPurchases(ctx, purchases); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		sort.SliceStable(r.Errors, func(i, j int) bool {
+			a, b := r.Errors[i], r.Errors[j]
+			if a.InputArray != b.InputArray {
+				return arrayOrder(a.InputArray) < arrayOrder(b.InputArray)
+			}
+			return a.Index < b.Index
+		})
+	}
+	return results, nil
+}
+
+func arrayOrder(a string) int {
+	switch a {
+	case "attributes":
+		return 0
+	case "events":
+		return 1
+	}
+	return 2
+}
