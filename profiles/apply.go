@@ -245,13 +245,7 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		return nil, err
 	}
 	for _, r := range results {
-		sort.SliceStable(r.Errors, func(i, j int) bool {
-			a, b := r.Errors[i], r.Errors[j]
-			if a.InputArray != b.InputArray {
-				return arrayOrder(a.InputArray) < arrayOrder(b.InputArray)
-			}
-			return a.Index < b.Index
-		})
+		sortErrors(r.Errors)
 	}
 	return results, nil
 }

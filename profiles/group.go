@@ -2,26 +2,37 @@ package profiles
 
 import (
 	"context"
+	"hash/maphash"
+	"sort"
 	"sync"
 	"time"
 )
 
-// grouper merges concurrent /users/track requests into shared transactions
-// (group commit). A request queues itself, then either its result arrives or it
-// takes a free writer slot and applies everything queued (itself included, up
-// to maxObjects) in one transaction. Under light load each request is its own
-// group; under heavy load groups grow and the database does far fewer, larger
-// statements and commits.
+// grouper applies /users/track requests with group commit, sharded by user.
+//
+// Each request is split by a hash of its identifiers into one part per shard, so
+// a user always lands in the same shard. Each shard has a queue and at most one
+// writer, which applies everything queued (up to maxObjects) in one transaction.
+// Under light load a request is its own group; under heavy load groups grow and
+// the database does far fewer, larger statements and commits. Writers of
+// different shards never touch the same user, so they do not conflict (a rare
+// conflict with another process is retried by the store).
 type grouper struct {
-	slots      chan struct{}
+	shards     []*shard
+	seed       maphash.Seed
 	maxObjects int
 	txTimeout  time.Duration
-
-	mu    sync.Mutex
-	queue []*trackJob
 }
 
+type shard struct {
+	mu      sync.Mutex
+	queue   []*trackJob
+	running bool
+}
+
+// trackJob is the part of one request that falls in one shard.
 type trackJob struct {
+	shard   *shard
 	req     *TrackRequest
 	objects int
 	res     *TrackResult
@@ -30,38 +41,63 @@ type trackJob struct {
 }
 
 func newGrouper(writers, maxObjects int, txTimeout time.Duration) *grouper {
-	return &grouper{slots: make(chan struct{}, writers), maxObjects: maxObjects, txTimeout: txTimeout}
+	g := &grouper{seed: maphash.MakeSeed(), maxObjects: maxObjects, txTimeout: txTimeout}
+	for i := 0; i < writers; i++ {
+		g.shards = append(g.shards, &shard{})
+	}
+	return g
 }
 
-// take removes from the queue the oldest jobs that fit in one group.
-func (g *grouper) take() []*trackJob {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n, objects := 0, 0
-	for n < len(g.queue) {
-		o := g.queue[n].objects
-		if n > 0 && objects+o > g.maxObjects {
-			break
-		}
-		objects += o
-		n++
+func (g *grouper) shardOf(id Identifier) int {
+	if len(g.shards) == 1 {
+		return 0
 	}
-	group := append([]*trackJob(nil), g.queue[:n]...)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
-	return group
+	k := id.Key()
+	var h maphash.Hash
+	h.SetSeed(g.seed)
+	h.WriteByte(k.Kind)
+	h.WriteString(k.A)
+	h.WriteByte(0)
+	h.WriteString(k.B)
+	return int(h.Sum64() % uint64(len(g.shards)))
 }
 
-// unqueue removes job if it is still queued; it reports whether it was.
-func (g *grouper) unqueue(job *trackJob) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for i, j := range g.queue {
-		if j == job {
-			g.queue = append(g.queue[:i], g.queue[i+1:]...)
-			return true
+// split divides a request into one part per shard that has objects; decoding
+// errors travel with the first part.
+func (g *grouper) split(req *TrackRequest) map[int]*TrackRequest {
+	parts := map[int]*TrackRequest{}
+	part := func(id Identifier) *TrackRequest {
+		i := g.shardOf(id)
+		p := parts[i]
+		if p == nil {
+			p = &TrackRequest{HasAttributes: req.HasAttributes, HasEvents: req.HasEvents, HasPurchases: req.HasPurchases, Bulk: req.Bulk}
+			parts[i] = p
+		}
+		return p
+	}
+	for _, a := range req.Attributes {
+		p := part(a.ID)
+		p.Attributes = append(p.Attributes, a)
+	}
+	for _, e := range req.Events {
+		p := part(e.ID)
+		p.Events = append(p.Events, e)
+	}
+	for _, pu := range req.Purchases {
+		p := part(pu.ID)
+		p.Purchases = append(p.Purchases, pu)
+	}
+	if len(parts) == 0 {
+		parts[0] = &TrackRequest{}
+	}
+	first := -1
+	for i := range parts {
+		if first < 0 || i < first {
+			first = i
 		}
 	}
-	return false
+	parts[first].Errors = req.Errors
+	return parts
 }
 
 // Track applies a decoded /users/track request, in Braze's order: attributes,
@@ -69,34 +105,98 @@ func (g *grouper) unqueue(job *trackJob) bool {
 // its own result.
 func (s *Service) Track(ctx context.Context, req *TrackRequest) (*TrackResult, error) {
 	g := s.group
-	job := &trackJob{req: req, objects: len(req.Attributes) + len(req.Events) + len(req.Purchases), done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, job)
-	g.mu.Unlock()
-	for {
+	parts := g.split(req)
+	jobs := make([]*trackJob, 0, len(parts))
+	for i, p := range parts {
+		job := &trackJob{shard: g.shards[i], req: p, objects: len(p.Attributes) + len(p.Events) + len(p.Purchases), done: make(chan struct{})}
+		jobs = append(jobs, job)
+		s.enqueue(job)
+	}
+	res := &TrackResult{}
+	for k, job := range jobs {
 		select {
 		case <-job.done:
-			return job.res, job.err
-		case g.slots <- struct{}{}:
-			if group := g.take(); len(group) > 0 {
-				s.apply(ctx, group)
-			}
-			<-g.slots
 		case <-ctx.Done():
-			if g.unqueue(job) {
-				return nil, ctx.Err() // never applied
+			for _, j := range jobs[k:] {
+				j.shard.unqueue(j) // never applied if still queued
 			}
-			// already part of a running group: its outcome will not be seen
 			return nil, ctx.Err()
+		}
+		if job.err != nil {
+			return nil, job.err
+		}
+		res.AttributesProcessed += job.res.AttributesProcessed
+		res.EventsProcessed += job.res.EventsProcessed
+		res.PurchasesProcessed += job.res.PurchasesProcessed
+		res.UsersChanged += job.res.UsersChanged
+		res.Errors = append(res.Errors, job.res.Errors...)
+	}
+	sortErrors(res.Errors)
+	return res, nil
+}
+
+// enqueue queues a job on a shard, starting the shard's writer if it is idle.
+// The writer drains the queue group by group and ends when it is empty.
+func (s *Service) enqueue(job *trackJob) {
+	sh := job.shard
+	sh.mu.Lock()
+	sh.queue = append(sh.queue, job)
+	start := !sh.running
+	sh.running = true
+	sh.mu.Unlock()
+	if start {
+		go s.drain(sh)
+	}
+}
+
+func (s *Service) drain(sh *shard) {
+	for {
+		group := sh.take(s.group.maxObjects)
+		if group == nil {
+			return
+		}
+		s.apply(group)
+	}
+}
+
+// take removes the oldest jobs that fit in one group; when the queue is empty it
+// marks the writer stopped and returns nil.
+func (sh *shard) take(maxObjects int) []*trackJob {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(sh.queue) == 0 {
+		sh.running = false
+		return nil
+	}
+	n, objects := 0, 0
+	for n < len(sh.queue) {
+		o := sh.queue[n].objects
+		if n > 0 && objects+o > maxObjects {
+			break
+		}
+		objects += o
+		n++
+	}
+	group := append([]*trackJob(nil), sh.queue[:n]...)
+	sh.queue = append(sh.queue[:0], sh.queue[n:]...)
+	return group
+}
+
+// unqueue removes job if it is still queued.
+func (sh *shard) unqueue(job *trackJob) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for i, j := range sh.queue {
+		if j == job {
+			sh.queue = append(sh.queue[:i], sh.queue[i+1:]...)
+			return
 		}
 	}
 }
 
-// apply runs one group in one transaction and hands each job its result. The
-// transaction does not depend on the caller that runs it: other requests ride on
-// it, so it gets a context of its own.
-func (s *Service) apply(ctx context.Context, group []*trackJob) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.group.txTimeout)
+// apply runs one group in one transaction and hands each job its result.
+func (s *Service) apply(group []*trackJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.group.txTimeout)
 	defer cancel()
 	reqs := make([]*TrackRequest, len(group))
 	for i, j := range group {
@@ -118,4 +218,15 @@ func (s *Service) apply(ctx context.Context, group []*trackJob) {
 		}
 		close(j.done)
 	}
+}
+
+// sortErrors orders errors as Braze lists them: by array, then index.
+func sortErrors(errs []ObjectError) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i], errs[j]
+		if a.InputArray != b.InputArray {
+			return arrayOrder(a.InputArray) < arrayOrder(b.InputArray)
+		}
+		return a.Index < b.Index
+	})
 }
