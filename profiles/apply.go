@@ -17,14 +17,15 @@ type trackPlan struct {
 
 func (s *Service) plan(reqs []*TrackRequest, now time.Time) *trackPlan {
 	p := &trackPlan{index: map[IdentKey]int{}}
-	add := func(id Identifier, updateOnly bool) {
+	add := func(id Identifier, updateOnly, idOnly bool) {
 		k := id.Key()
 		if i, ok := p.index[k]; ok {
 			p.ensures[i].Create = p.ensures[i].Create || !updateOnly
+			p.ensures[i].IDOnly = p.ensures[i].IDOnly && idOnly
 			return
 		}
 		p.index[k] = len(p.ensures)
-		p.ensures = append(p.ensures, Ensure{ID: id, Create: !updateOnly && id.BrazeID == "", New: NewUser{
+		p.ensures = append(p.ensures, Ensure{ID: id, Create: !updateOnly && id.BrazeID == "", IDOnly: idOnly, New: NewUser{
 			ExternalID: id.ExternalID, Alias: id.Alias,
 			RandomBucket: mrand.IntN(10000), CreatedAt: now,
 		}})
@@ -32,19 +33,19 @@ func (s *Service) plan(reqs []*TrackRequest, now time.Time) *trackPlan {
 	apps := map[string]bool{}
 	for _, req := range reqs {
 		for _, a := range req.Attributes {
-			add(a.ID, a.UpdateExistingOnly)
+			add(a.ID, a.UpdateExistingOnly, false)
 			for _, t := range a.PushTokens {
 				apps[t.AppID] = true
 			}
 		}
 		for _, e := range req.Events {
-			add(e.ID, e.UpdateExistingOnly)
+			add(e.ID, e.UpdateExistingOnly, true)
 			if e.AppID != "" {
 				apps[e.AppID] = true
 			}
 		}
 		for _, pu := range req.Purchases {
-			add(pu.ID, pu.UpdateExistingOnly)
+			add(pu.ID, pu.UpdateExistingOnly, false)
 			if pu.AppID != "" {
 				apps[pu.AppID] = true
 			}

@@ -94,6 +94,9 @@ type Ensure struct {
 	ID     Identifier
 	Create bool
 	New    NewUser // used when the user is created
+	// IDOnly says only the user's id is needed (events): LoadUsers may return a
+	// user with just ID, ExternalID and BrazeID set, which must not be saved.
+	IDOnly bool
 }
 
 // Lookup selects users for export: any mix of external ids and aliases, or one

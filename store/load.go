@@ -30,10 +30,12 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 		}
 	}
 	out := make([]*profiles.User, len(reqs))
-	var ext, braze []string
+	var ext, extIDOnly, braze []string
 	var aliases []profiles.Alias
 	for _, r := range reqs {
 		switch {
+		case r.ID.ExternalID != "" && r.IDOnly:
+			extIDOnly = append(extIDOnly, r.ID.ExternalID)
 		case r.ID.ExternalID != "":
 			ext = append(ext, r.ID.ExternalID)
 		case r.ID.BrazeID != "":
@@ -58,13 +60,23 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 	if err != nil {
 		return nil, err
 	}
-	byExt := make(map[string]*profiles.User, len(byID))
+	byExt := make(map[string]*profiles.User, len(byID)+len(extIDOnly))
 	byBraze := make(map[string]*profiles.User, len(byID))
 	for _, u := range byID {
 		if u.ExternalID != "" {
 			byExt[u.ExternalID] = u
 		}
 		byBraze[u.BrazeID] = u
+	}
+	if len(extIDOnly) > 0 {
+		// users only named by events need no row: their ids suffice
+		found, err := t.findIdentifiers(ctx, extIDOnly, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, id := range found {
+			byExt[k.A] = &profiles.User{ID: id, ExternalID: k.A, BrazeID: profiles.BrazeIDFor(id)}
+		}
 	}
 	for i, r := range reqs {
 		switch {
