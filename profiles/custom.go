@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -65,9 +64,13 @@ func storageValue(v any) any {
 
 // UnmarshalJSON reads the storage form.
 func (c *Custom) UnmarshalJSON(data []byte) error {
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
+	v, err := parseJSON(data, false)
+	if err != nil {
 		return err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("custom attributes are not a JSON object")
 	}
 	for k, v := range m {
 		m[k] = fromStorage(v)

@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,22 +108,24 @@ type PurchaseInput struct {
 // *RequestError; a bad object (or a bad field of an otherwise valid object) is
 // listed in TrackRequest.Errors and everything valid is kept. now caps future times.
 func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) {
-	var body map[string]json.RawMessage
-	if err := decodeStrictJSON(r, &body); err != nil {
-		if !isJSONError(err) {
-			return nil, fmt.Errorf("read body: %w", err) // e.g. the body limit
-		}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err) // e.g. the body limit
+	}
+	v, err := parseJSON(data, true)
+	if err != nil {
 		return nil, requestErr("Invalid JSON: %v", err)
 	}
-	if body == nil {
+	body, ok := v.(map[string]any)
+	if !ok {
 		return nil, requestErr("Invalid JSON: the body must be an object")
 	}
 	arrays := map[string][]any{}
 	for _, k := range sortedKeys(body) {
 		switch k {
 		case "attributes", "events", "purchases":
-			var items []any
-			if err := decodeStrictJSON(bytes.NewReader(body[k]), &items); err != nil || items == nil {
+			items, ok := body[k].([]any)
+			if !ok {
 				return nil, requestErr("'%s' must be an array of objects", k)
 			}
 			if len(items) > lim.MaxObjects {
@@ -163,29 +164,7 @@ func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) 
 	return req, nil
 }
 
-// isJSONError reports whether err is about the JSON itself rather than reading it.
-func isJSONError(err error) bool {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	return errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errTrailing)
-}
-
-var errTrailing = errors.New("unexpected data after the JSON value")
-
-// decodeStrictJSON decodes one JSON value, with numbers kept exact, and rejects
-// trailing data.
-func decodeStrictJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errTrailing
-	}
-	return nil
-}
+var errTrailing = &jsonError{msg: "unexpected data after the JSON value"}
 
 type trackDecoder struct {
 	req *TrackRequest
