@@ -68,7 +68,7 @@ func (postgresDialect) bind(q string) string {
 func (postgresDialect) cast(typ string) string { return "::" + typ }
 func (postgresDialect) least() string          { return "LEAST" }
 func (postgresDialect) greatest() string       { return "GREATEST" }
-func (postgresDialect) forUpdate() string      { return " FOR UPDATE" }
+func (postgresDialect) forUpdate() string      { return " FOR NO KEY UPDATE" }
 
 func (postgresDialect) retryable(err error) bool {
 	var e *pgconn.PgError
