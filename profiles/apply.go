@@ -89,12 +89,27 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 	// the values a user already has costs no write.
 	dirty := map[*User]bool{}
 	user := func(id Identifier) *User { return users[plan.index[id.Key()]] }
-	notFound := func(array string, index int, id Identifier) {
-		if id.BrazeID != "" {
-			fail(array, index, "braze_id %q not found", id.BrazeID)
+	// target returns the user an object applies to, or nil when the object is
+	// skipped: an unknown braze_id or app is an error; an unknown external id or
+	// alias with _update_existing_only is skipped silently and counted, as Braze
+	// does.
+	target := func(array string, index int, id Identifier, appID string, processed *int) *User {
+		u := user(id)
+		if u == nil {
+			if id.BrazeID != "" {
+				fail(array, index, "braze_id %q not found", id.BrazeID)
+			} else {
+				*processed++
+			}
+			return nil
 		}
-		// an unknown external id or alias with _update_existing_only is skipped
-		// silently, as Braze does
+		if appID != "" {
+			if _, ok := platforms[appID]; !ok {
+				fail(array, index, "unknown app_id %q", appID)
+				return nil
+			}
+		}
+		return u
 	}
 
 	// Rows that reference users are collected with their user and get the id once
@@ -109,12 +124,8 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		res = &TrackResult{Errors: append([]ObjectError(nil), req.Errors...)}
 		results[ri] = res
 		for _, a := range req.Attributes {
-			u := user(a.ID)
+			u := target("attributes", a.Index, a.ID, "", &res.AttributesProcessed)
 			if u == nil {
-				notFound("attributes", a.Index, a.ID)
-				if a.ID.BrazeID == "" {
-					res.AttributesProcessed++
-				}
 				continue
 			}
 			for _, op := range a.Standard {
@@ -159,19 +170,9 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		}
 
 		for _, e := range req.Events {
-			u := user(e.ID)
+			u := target("events", e.Index, e.ID, e.AppID, &res.EventsProcessed)
 			if u == nil {
-				notFound("events", e.Index, e.ID)
-				if e.ID.BrazeID == "" {
-					res.EventsProcessed++
-				}
 				continue
-			}
-			if e.AppID != "" {
-				if _, ok := platforms[e.AppID]; !ok {
-					fail("events", e.Index, "unknown app_id %q", e.AppID)
-					continue
-				}
 			}
 			events = append(events, Event{Name: e.Name, Time: e.Time, AppID: e.AppID, Properties: e.Properties})
 			evOwners = append(evOwners, u)
@@ -179,19 +180,9 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		}
 
 		for _, p := range req.Purchases {
-			u := user(p.ID)
+			u := target("purchases", p.Index, p.ID, p.AppID, &res.PurchasesProcessed)
 			if u == nil {
-				notFound("purchases", p.Index, p.ID)
-				if p.ID.BrazeID == "" {
-					res.PurchasesProcessed++
-				}
 				continue
-			}
-			if p.AppID != "" {
-				if _, ok := platforms[p.AppID]; !ok {
-					fail("purchases", p.Index, "unknown app_id %q", p.AppID)
-					continue
-				}
 			}
 			for q := 0; q < p.Quantity; q++ {
 				purchases = append(purchases, Purchase{ProductID: p.ProductID, Currency: p.Currency,

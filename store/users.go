@@ -287,24 +287,7 @@ func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found ma
 // LockUsers loads users for update (PostgreSQL row locks, taken in id order to
 // avoid deadlocks; SQLite's write transaction already excludes other writers).
 func (t *tx) LockUsers(ctx context.Context, ids []int64) (map[int64]*profiles.User, error) {
-	ids = uniqueIDs(ids)
-	out := make(map[int64]*profiles.User, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := t.query(ctx, "SELECT "+userCols+" FROM users WHERE id IN ("+inList(len(ids))+") ORDER BY id"+t.s.dialect.forUpdate(), int64Args(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: lock users: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out[u.ID] = u
-	}
-	return out, rows.Err()
+	return t.loadWhere(ctx, nil, nil, uniqueIDs(ids), true)
 }
 
 func uniqueIDs(ids []int64) []int64 {
