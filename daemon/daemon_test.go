@@ -361,3 +361,8 @@ apps:
 		}
 	}
 }
+
+// redisAddrForTest returns a Redis address (real, or in-process outside CI).
+func redisAddrForTest(t *testing.T) (string, string) {
+	return testdeps.RedisOrMini(t)
+}
