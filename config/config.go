@@ -157,6 +157,13 @@ type Ingest struct {
 	// MaxArrayLength caps array custom attributes; `add` past it drops the oldest
 	// elements. Default: 25.
 	MaxArrayLength int `yaml:"max_array_length"`
+	// Writers is the number of transactions applying /users/track at once on
+	// PostgreSQL; requests arriving while a writer is busy join its next
+	// transaction (group commit). SQLite always uses one. Default: 4.
+	Writers int `yaml:"writers"`
+	// MaxGroupObjects caps the objects one group-commit transaction applies.
+	// Default: 1500.
+	MaxGroupObjects int `yaml:"max_group_objects"`
 }
 
 // App declares an app and the provider credentials used for its tokens. Credential
@@ -234,7 +241,7 @@ func Default() Config {
 		},
 		Redis:     Redis{Addr: "127.0.0.1:6379", KeyPrefix: "herald:", CheckNoEviction: true},
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
-		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25},
+		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
 	}
 }
 

@@ -204,6 +204,12 @@ func (v *validator) ingest() {
 	if n := v.cfg.Ingest.MaxArrayLength; n < 1 || n > 500 {
 		v.add("ingest.max_array_length", "must be between 1 and 500, got %d", n)
 	}
+	if n := v.cfg.Ingest.Writers; n < 1 || n > 64 {
+		v.add("ingest.writers", "must be between 1 and 64, got %d", n)
+	}
+	if n, m := v.cfg.Ingest.MaxGroupObjects, v.cfg.Ingest.MaxObjects; m >= 1 && m <= 1000 && (n < m*3 || n > 100000) {
+		v.add("ingest.max_group_objects", "must hold at least one full request (3 × max_objects = %d) and at most 100000, got %d", v.cfg.Ingest.MaxObjects*3, n)
+	}
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

@@ -255,8 +255,13 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	}
 	n.registry = prometheus.NewRegistry()
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.profiles = profiles.NewService(st, profiles.Options{Limits: profiles.Limits{
-		MaxObjects: cfg.Ingest.MaxObjects, MaxArrayLength: cfg.Ingest.MaxArrayLength}})
+	writers := cfg.Ingest.Writers
+	if cfg.Store.Driver == "sqlite" {
+		writers = 1 // SQLite has one writer; more would only contend for its lock
+	}
+	n.profiles = profiles.NewService(st, profiles.Options{
+		Limits:  profiles.Limits{MaxObjects: cfg.Ingest.MaxObjects, MaxArrayLength: cfg.Ingest.MaxArrayLength},
+		Writers: writers, MaxGroupObjects: cfg.Ingest.MaxGroupObjects})
 	n.keys = apikeys.NewVerifier(st, cfg.API.KeyCacheTTL, nil)
 	rl := cfg.API.RateLimits
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
