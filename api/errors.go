@@ -50,6 +50,11 @@ func (s *Server) writeRequestError(w http.ResponseWriter, r *http.Request, err e
 		writeMessage(w, http.StatusRequestEntityTooLarge, "request body is larger than the limit")
 		return
 	}
+	var be *bodyError
+	if errors.As(err, &be) {
+		writeMessage(w, http.StatusBadRequest, be.Error())
+		return
+	}
 	if fes := fieldErrors(err); len(fes) > 0 {
 		writeJSON(w, http.StatusBadRequest, manageError{Message: "invalid request", Errors: fes})
 		return

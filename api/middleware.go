@@ -122,7 +122,7 @@ func requestBody(w http.ResponseWriter, r *http.Request, limit int64) (io.ReadCl
 	case "gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return nil, fmt.Errorf("invalid gzip body: %v", err)
+			return nil, &bodyError{err: err}
 		}
 		return &limitedGzip{Reader: zr, body: body, left: limit, limit: limit}, nil
 	default:
@@ -139,6 +139,11 @@ type limitedGzip struct {
 
 func (l *limitedGzip) Read(p []byte) (int, error) {
 	if l.left <= 0 {
+		// exactly at the limit is fine if the stream ends here
+		var one [1]byte
+		if n, err := l.Reader.Read(one[:]); n == 0 && errors.Is(err, io.EOF) {
+			return 0, io.EOF
+		}
 		return 0, &http.MaxBytesError{Limit: l.limit}
 	}
 	if int64(len(p)) > l.left {
@@ -146,8 +151,21 @@ func (l *limitedGzip) Read(p []byte) (int, error) {
 	}
 	n, err := l.Reader.Read(p)
 	l.left -= int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = &bodyError{err: err} // a corrupt or truncated gzip stream
+		}
+	}
 	return n, err
 }
+
+// bodyError is a request body that cannot be decoded (bad gzip): a 400, not a
+// server error.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "invalid gzip body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
 
 func (l *limitedGzip) Close() error { return l.body.Close() }
 

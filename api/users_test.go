@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -347,4 +348,101 @@ func TestBulkHeaderUsesBulkLane(t *testing.T) {
 	if !strings.Contains(string(m.body), `herald_http_requests_total{code="201",route="POST /users/track"}`) {
 		t.Fatalf("metrics missing request counter:\n%s", m.body)
 	}
+}
+
+// Concurrent requests are merged into shared transactions; each still gets
+// exactly its own counts and errors.
+func TestConcurrentRequestsKeepTheirOwnResults(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		const n = 24
+		var wg sync.WaitGroup
+		type out struct {
+			status int
+			body   map[string]any
+		}
+		outs := make([]out, n)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				// request i has i+1 attribute objects and i%3 invalid events
+				var attrs, evs []string
+				for k := 0; k <= i; k++ {
+					attrs = append(attrs, fmt.Sprintf(`{"external_id":"g%d-%d","n":{"inc":1},"shared":{"inc":1}}`, i, k))
+				}
+				for k := 0; k < i%3; k++ {
+					evs = append(evs, fmt.Sprintf(`{"external_id":"g%d-0","name":"e"}`, i))
+				}
+				evs = append(evs, fmt.Sprintf(`{"external_id":"g%d-0","name":"ok","time":"2026-01-01T00:00:00Z"}`, i))
+				body := `{"attributes":[` + strings.Join(attrs, ",") + `],"events":[` + strings.Join(evs, ",") + `]}`
+				r := e.do("POST", "/users/track", body)
+				var m map[string]any
+				_ = json.Unmarshal(r.body, &m)
+				outs[i] = out{r.status, m}
+			}(i)
+		}
+		wg.Wait()
+		for i, o := range outs {
+			if o.status != 201 || o.body["attributes_processed"] != float64(i+1) || o.body["events_processed"] != 1.0 {
+				t.Fatalf("request %d: %d %v", i, o.status, o.body)
+			}
+			errs, _ := o.body["errors"].([]any)
+			if len(errs) != i%3 {
+				t.Fatalf("request %d has %d errors, want %d: %v", i, len(errs), i%3, errs)
+			}
+			for k, e := range errs {
+				if e.(map[string]any)["index"] != float64(k) || e.(map[string]any)["input_array"] != "events" {
+					t.Fatalf("request %d error %d = %v", i, k, e)
+				}
+			}
+		}
+		if n := e.export("g23-5")["custom_attributes"].(map[string]any)["n"]; n != 1.0 {
+			t.Fatalf("g23-5 n = %v", n)
+		}
+	})
+}
+
+// Clients retrying /users/identify after a timeout send the same merge several
+// times at once; every copy gets an answer and the merge happens once.
+func TestConcurrentIdentifyOfTheSameAlias(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		for round := 0; round < 15; round++ {
+			alias := fmt.Sprintf(`{"alias_name":"anon-%d","alias_label":"device"}`, round)
+			ext := fmt.Sprintf("known-%d", round)
+			if r := e.do("POST", "/users/track", `{"attributes":[{"user_alias":`+alias+`,"_update_existing_only":false,"a":1},
+			  {"external_id":"`+ext+`","b":2}]}`); r.status != 201 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			var wg sync.WaitGroup
+			statuses := make([]int, 3)
+			for k := range statuses {
+				wg.Add(1)
+				go func(k int) {
+					defer wg.Done()
+					r := e.do("POST", "/users/identify", `{"aliases_to_identify":[{"external_id":"`+ext+`","user_alias":`+alias+`}]}`)
+					statuses[k] = r.status
+				}(k)
+			}
+			wg.Wait()
+			ok := 0
+			for _, st := range statuses {
+				if st == 201 {
+					ok++
+				} else if st != 400 {
+					t.Fatalf("round %d: identify answered %v", round, statuses)
+				}
+			}
+			if ok == 0 {
+				t.Fatalf("round %d: no identify succeeded: %v", round, statuses)
+			}
+			u := e.export(ext)
+			if ca := u["custom_attributes"].(map[string]any); ca["a"] != 1.0 || ca["b"] != 2.0 {
+				t.Fatalf("round %d: merged attributes %v", round, ca)
+			}
+		}
+	})
 }

@@ -218,6 +218,25 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 	if err := tx.SaveUsers(ctx, changed); err != nil {
 		return nil, err
 	}
+	// Users that get devices, events or purchases without being rewritten are
+	// kept (share-locked), so a concurrent delete cannot leave their rows behind.
+	keep := map[int64]bool{}
+	for _, owners := range [][]*User{devOwners, evOwners, puOwners} {
+		for _, u := range owners {
+			if !isNew[u] && !dirty[u] {
+				keep[u.ID] = true
+			}
+		}
+	}
+	if len(keep) > 0 {
+		ids := make([]int64, 0, len(keep))
+		for id := range keep {
+			ids = append(ids, id)
+		}
+		if err := tx.KeepUsers(ctx, ids); err != nil {
+			return nil, err
+		}
+	}
 	for i := range devices {
 		devices[i].UserID = devOwners[i].ID
 	}

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // App is an app users have devices in. It owns the provider credentials for its
@@ -102,8 +103,8 @@ func ValidateApp(id, name, platform string) error {
 	if !appIDPattern.MatchString(id) {
 		errs = append(errs, fieldErr("id", "must be 1-64 letters, digits, '.', '_' or '-'"))
 	}
-	if strings.TrimSpace(name) == "" || len(name) > 255 {
-		errs = append(errs, fieldErr("name", "required, at most 255 characters"))
+	if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > 255 || strings.IndexByte(name, 0) >= 0 || !utf8.ValidString(name) {
+		errs = append(errs, fieldErr("name", "required: valid text of at most 255 characters"))
 	}
 	switch platform {
 	case PlatformIOS, PlatformAndroid, PlatformWeb:

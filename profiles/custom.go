@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Custom holds a user's custom attributes. Values are one of: string, float64, bool,
@@ -356,7 +357,7 @@ func validKey(k string) error {
 	switch {
 	case k == "":
 		return fmt.Errorf("empty key")
-	case len(k) > 255:
+	case utf8.RuneCountInString(k) > 255:
 		return fmt.Errorf("key %.20q... is longer than 255 characters", k)
 	case strings.HasPrefix(k, "$"):
 		return fmt.Errorf("key %q must not start with $", k)

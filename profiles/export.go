@@ -40,6 +40,7 @@ func DecodeExport(r io.Reader) (*ExportRequest, error) {
 		return nil, err
 	}
 	body.Email = strings.ToLower(strings.TrimSpace(body.Email)) // as standardOp stores it
+	body.BrazeID = strings.ToLower(body.BrazeID)
 	req := &ExportRequest{Lookup: Lookup{ExternalIDs: body.ExternalIDs, Aliases: body.Aliases,
 		DeviceID: body.DeviceID, BrazeID: body.BrazeID, Email: body.Email, Phone: body.Phone}}
 	if len(body.ExternalIDs)+len(body.Aliases) > maxIdentifiers {

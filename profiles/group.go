@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"sort"
 	"sync"
@@ -22,6 +23,7 @@ type grouper struct {
 	seed       maphash.Seed
 	maxObjects int
 	txTimeout  time.Duration
+	writers    sync.WaitGroup // running shard writers
 }
 
 type shard struct {
@@ -63,8 +65,13 @@ func (g *grouper) shardOf(id Identifier) int {
 }
 
 // split divides a request into one part per shard that has objects; decoding
-// errors travel with the first part.
+// errors travel with the first part. A request that names a user by alias or
+// braze_id is not split: that user may also be named by external id in the same
+// request, and its objects must apply in order, in one transaction.
 func (g *grouper) split(req *TrackRequest) map[int]*TrackRequest {
+	if !onlyExternalIDs(req) {
+		return map[int]*TrackRequest{g.shardOf(firstIdentifier(req)): req}
+	}
 	parts := map[int]*TrackRequest{}
 	part := func(id Identifier) *TrackRequest {
 		i := g.shardOf(id)
@@ -100,10 +107,45 @@ func (g *grouper) split(req *TrackRequest) map[int]*TrackRequest {
 	return parts
 }
 
+func onlyExternalIDs(req *TrackRequest) bool {
+	for _, a := range req.Attributes {
+		if a.ID.ExternalID == "" {
+			return false
+		}
+	}
+	for _, e := range req.Events {
+		if e.ID.ExternalID == "" {
+			return false
+		}
+	}
+	for _, p := range req.Purchases {
+		if p.ID.ExternalID == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func firstIdentifier(req *TrackRequest) Identifier {
+	switch {
+	case len(req.Attributes) > 0:
+		return req.Attributes[0].ID
+	case len(req.Events) > 0:
+		return req.Events[0].ID
+	case len(req.Purchases) > 0:
+		return req.Purchases[0].ID
+	}
+	return Identifier{}
+}
+
 // Track applies a decoded /users/track request, in Braze's order: attributes,
 // then events, then purchases. Concurrent requests share transactions; each gets
 // its own result.
 func (s *Service) Track(ctx context.Context, req *TrackRequest) (*TrackResult, error) {
+	if len(req.Attributes)+len(req.Events)+len(req.Purchases) == 0 {
+		// nothing valid to apply: no transaction
+		return &TrackResult{Errors: append([]ObjectError(nil), req.Errors...)}, nil
+	}
 	g := s.group
 	parts := g.split(req)
 	jobs := make([]*trackJob, 0, len(parts))
@@ -145,11 +187,29 @@ func (s *Service) enqueue(job *trackJob) {
 	sh.running = true
 	sh.mu.Unlock()
 	if start {
+		s.group.writers.Add(1)
 		go s.drain(sh)
 	}
 }
 
+// Wait blocks until no shard writer is running or ctx is done. The daemon calls
+// it after the HTTP server has drained, before closing the store.
+func (s *Service) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.group.writers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 func (s *Service) drain(sh *shard) {
+	defer s.group.writers.Done()
 	for {
 		group := sh.take(s.group.maxObjects)
 		if group == nil {
@@ -194,22 +254,18 @@ func (sh *shard) unqueue(job *trackJob) {
 	}
 }
 
-// apply runs one group in one transaction and hands each job its result.
+// apply runs one group in one transaction and hands each job its result. When a
+// group of several jobs fails for good, each job is applied alone, so a request
+// the database refuses fails by itself instead of with everything queued beside
+// it.
 func (s *Service) apply(group []*trackJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.group.txTimeout)
-	defer cancel()
-	reqs := make([]*TrackRequest, len(group))
-	for i, j := range group {
-		reqs[i] = j.req
+	results, err := s.applyTx(group)
+	if err != nil && len(group) > 1 {
+		for _, j := range group {
+			s.apply([]*trackJob{j})
+		}
+		return
 	}
-	now := s.now().UTC()
-	plan := s.plan(reqs, now)
-	var results []*TrackResult
-	err := s.store.InTx(ctx, func(tx Tx) error {
-		r, err := s.track(ctx, tx, reqs, plan, now)
-		results = r
-		return err
-	})
 	for i, j := range group {
 		if err != nil {
 			j.err = err
@@ -218,6 +274,30 @@ func (s *Service) apply(group []*trackJob) {
 		}
 		close(j.done)
 	}
+}
+
+// applyTx applies a group in one transaction. A panic is turned into an error:
+// the writer goroutine must not take the process down or leave jobs waiting.
+func (s *Service) applyTx(group []*trackJob) (results []*TrackResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			results, err = nil, fmt.Errorf("profiles: applying /users/track panicked: %v", p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), s.group.txTimeout)
+	defer cancel()
+	reqs := make([]*TrackRequest, len(group))
+	for i, j := range group {
+		reqs[i] = j.req
+	}
+	now := s.now().UTC()
+	plan := s.plan(reqs, now)
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		r, err := s.track(ctx, tx, reqs, plan, now)
+		results = r
+		return err
+	})
+	return results, err
 }
 
 // sortErrors orders errors as Braze lists them: by array, then index.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"strings"
 )
 
 // maxIdentifiers caps the identifiers of one delete, alias, identify or export request.
@@ -25,6 +26,9 @@ func DecodeDelete(r io.Reader) (*DeleteRequest, error) {
 	var req DeleteRequest
 	if err := decodeKnown(r, &req); err != nil {
 		return nil, err
+	}
+	for i, b := range req.BrazeIDs {
+		req.BrazeIDs[i] = strings.ToLower(b)
 	}
 	n := 0
 	for _, l := range []int{len(req.ExternalIDs), len(req.Aliases), len(req.BrazeIDs)} {
@@ -59,6 +63,9 @@ func decodeKnown(r io.Reader, v any) error {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(data, &probe); err != nil || probe == nil {
 		return requestErr("Invalid JSON: the body must be a JSON object")
+	}
+	if v, err := parseJSON(data, true); err == nil && hasNUL(v) {
+		return requestErr("strings must not contain the NUL character (\\u0000)")
 	}
 	delete(probe, "api_key")
 	delete(probe, "app_group_id")
@@ -239,13 +246,24 @@ func (s *Service) Identify(ctx context.Context, items []IdentifyItem) (int, []Ob
 			if err != nil {
 				return err
 			}
+			// what was resolved before the locks may have changed meanwhile
 			from := users[src]
+			if from == nil || (dst != 0 && users[dst] == nil) {
+				return ErrRetry
+			}
+			if owner, err := tx.UserByAlias(ctx, it.Alias); err != nil {
+				return err
+			} else if owner != src {
+				return ErrRetry
+			}
 			if from.ExternalID != "" {
 				fail(i, "alias %s/%s belongs to an identified user", it.Alias.Label, it.Alias.Name)
 				continue
 			}
 			if dst == 0 {
-				if err := tx.SetExternalID(ctx, src, it.ExternalID); err != nil {
+				if err := tx.SetExternalID(ctx, src, it.ExternalID); errors.Is(err, ErrConflict) {
+					return ErrRetry // the external id was taken meanwhile: merge instead
+				} else if err != nil {
 					return err
 				}
 				processed++

@@ -22,7 +22,7 @@ func standardOp(field string, v any) (StandardOp, error) {
 		return op, errors.New("must be a string or null")
 	}
 	s = strings.TrimSpace(s)
-	if len(s) > 255 || !utf8.ValidString(s) {
+	if utf8.RuneCountInString(s) > 255 || !utf8.ValidString(s) {
 		return op, errors.New("must be valid text of at most 255 characters")
 	}
 	if s == "" {

@@ -12,6 +12,11 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value (an alias, an app id) is already taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrRetry reports a conflict with a concurrent transaction; returned from the
+// function given to Store.InTx (or by a Tx method) it makes InTx run the
+// function again.
+var ErrRetry = errors.New("concurrent change: retrying the transaction")
+
 // Store is the persistence profiles needs. Package store implements it for SQLite
 // and PostgreSQL; both pass one contract suite.
 type Store interface {
@@ -63,6 +68,11 @@ type Tx interface {
 	// SaveUsers writes changed users (all columns but identity) if their Version
 	// is still the stored one; otherwise it returns an error that makes InTx retry.
 	SaveUsers(ctx context.Context, users []*User) error
+	// KeepUsers makes sure users still exist until the transaction ends, without
+	// changing them (PostgreSQL: a key-share lock, which other writers' updates
+	// do not wait for but a delete does). If one is gone it returns an error
+	// that makes InTx retry.
+	KeepUsers(ctx context.Context, ids []int64) error
 	// UpsertDevices registers push tokens: a token already known in the app moves
 	// to the given user and becomes valid again. Rows that would not change are
 	// not rewritten.

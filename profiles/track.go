@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ObjectError is a non-fatal problem with one object of a request, in Braze's shape.
@@ -176,14 +177,40 @@ func (d *trackDecoder) fail(array string, index int, format string, args ...any)
 	d.req.Errors = append(d.req.Errors, ObjectError{Type: fmt.Sprintf(format, args...), InputArray: array, Index: index})
 }
 
-// object checks that one array element is an object.
+// object checks that one array element is an object whose strings can be stored.
 func (d *trackDecoder) object(array string, index int, v any) (map[string]any, bool) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		d.fail(array, index, "must be a JSON object")
 		return nil, false
 	}
+	if hasNUL(obj) {
+		d.fail(array, index, "strings and keys must not contain the NUL character (\\u0000)")
+		return nil, false
+	}
 	return obj, true
+}
+
+// hasNUL reports whether a decoded JSON value holds U+0000 in a string or key:
+// PostgreSQL cannot store it in text or jsonb.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // identity reads the identifier fields and _update_existing_only, removing them from obj.
@@ -193,7 +220,7 @@ func (d *trackDecoder) identity(array string, index int, obj map[string]any) (Id
 	if v, ok := obj["external_id"]; ok {
 		delete(obj, "external_id")
 		s, ok := v.(string)
-		if !ok || s == "" || len(s) > 512 {
+		if !ok || s == "" || utf8.RuneCountInString(s) > 512 {
 			d.fail(array, index, "'external_id' must be a non-empty string of at most 512 characters")
 			return id, false, false
 		}
@@ -207,7 +234,7 @@ func (d *trackDecoder) identity(array string, index int, obj map[string]any) (Id
 			d.fail(array, index, "'braze_id' must be a non-empty string")
 			return id, false, false
 		}
-		id.BrazeID = s
+		id.BrazeID = strings.ToLower(s) // braze ids are lower-case hex
 		n++
 	}
 	if v, ok := obj["user_alias"]; ok {
@@ -253,7 +280,7 @@ func parseAlias(v any) (Alias, error) {
 	if name == "" || label == "" || len(m) != 2 {
 		return Alias{}, errors.New("must have exactly alias_name and alias_label, both non-empty strings")
 	}
-	if len(name) > 512 || len(label) > 255 {
+	if utf8.RuneCountInString(name) > 512 || utf8.RuneCountInString(label) > 255 {
 		return Alias{}, errors.New("alias_name or alias_label is too long")
 	}
 	return Alias{Name: name, Label: label}, nil
@@ -351,7 +378,7 @@ func pushTokens(v any) ([]PushTokenInput, error) {
 		if len(tok) > 4096 {
 			return nil, fmt.Errorf("[%d] token is longer than 4096 characters", i)
 		}
-		if len(dev) > 255 {
+		if utf8.RuneCountInString(dev) > 255 {
 			return nil, fmt.Errorf("[%d] device_id is longer than 255 characters", i)
 		}
 		out = append(out, PushTokenInput{AppID: app, Token: tok, DeviceID: dev})
@@ -369,7 +396,7 @@ func customOp(key string, v any, maxArray int) (CustomOp, error) {
 	case nil:
 		op.Kind = OpUnset
 	case string:
-		if len(x) > 255 {
+		if utf8.RuneCountInString(x) > 255 {
 			return op, errors.New("string values must be at most 255 characters")
 		}
 		if t, ok := ParseTime(x); ok {
@@ -484,7 +511,7 @@ func nestedValue(v any, depth int) (any, int, error) {
 		f, err := number(x)
 		return f, len(x), err
 	case string:
-		if len(x) > 255 {
+		if utf8.RuneCountInString(x) > 255 {
 			return nil, 0, errors.New("string values must be at most 255 characters")
 		}
 		return x, len(x) + 2, nil
@@ -499,7 +526,7 @@ func arrayItems(arr []any) ([]any, error) {
 	for i, e := range arr {
 		switch x := e.(type) {
 		case string:
-			if len(x) > 255 {
+			if utf8.RuneCountInString(x) > 255 {
 				return nil, errors.New("array strings must be at most 255 characters")
 			}
 			out[i] = x
@@ -538,7 +565,7 @@ func (d *trackDecoder) event(index int, raw any) {
 	}
 	ev := EventInput{Index: index, ID: id, UpdateExistingOnly: updateOnly}
 	name, ok := obj["name"].(string)
-	if !ok || strings.TrimSpace(name) == "" || len(name) > 255 {
+	if !ok || strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > 255 {
 		d.fail(array, index, "'name' is required: a non-empty string of at most 255 characters")
 		return
 	}
@@ -575,7 +602,7 @@ func (d *trackDecoder) purchase(index int, raw any) {
 	}
 	p := PurchaseInput{Index: index, ID: id, UpdateExistingOnly: updateOnly, Quantity: 1}
 	pid, ok := obj["product_id"].(string)
-	if !ok || strings.TrimSpace(pid) == "" || len(pid) > 255 {
+	if !ok || strings.TrimSpace(pid) == "" || utf8.RuneCountInString(pid) > 255 {
 		d.fail(array, index, "'product_id' is required: a non-empty string of at most 255 characters")
 		return
 	}

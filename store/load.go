@@ -235,3 +235,29 @@ func insertArgs(u *profiles.User) ([]any, error) {
 		defaultSub(st.PushSubscribe), defaultSub(st.EmailSubscribe), string(custom), u.TotalRevenue,
 		ms(u.FirstSessionAt), ms(u.LastSessionAt)}, nil
 }
+
+// KeepUsers share-locks users rows are written for, in id order, so a concurrent
+// delete waits for this transaction (and then deletes what it wrote) instead of
+// leaving orphan rows. SQLite's single writer needs no lock.
+func (t *tx) KeepUsers(ctx context.Context, ids []int64) error {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 || t.s.dialect.name() != "postgres" {
+		return nil
+	}
+	rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+inList(len(ids))+") ORDER BY id FOR KEY SHARE", int64Args(ids)...)
+	if err != nil {
+		return fmt.Errorf("store: keep users: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: keep users: %w", err)
+	}
+	if n != len(ids) {
+		return errRetry // deleted meanwhile
+	}
+	return nil
+}

@@ -136,3 +136,51 @@ func TestPostgresOverlappingCreatesDoNotDeadlock(t *testing.T) {
 		t.Fatalf("%d deadlock(s) while creating overlapping users", d)
 	}
 }
+
+// A user deleted while events are being tracked for them leaves no event behind:
+// the ingest transaction share-locks the user, so the delete waits and then
+// removes what it wrote (or the ingest retries and finds the user gone).
+func TestDeleteRacingTrackLeavesNoOrphans(t *testing.T) {
+	t.Parallel()
+	for _, open := range []func(*testing.T) *store.Store{openSQLite, openPostgres} {
+		s := open(t)
+		svc := profiles.NewService(s, profiles.Options{})
+		ctx := context.Background()
+		track := func(body string) {
+			req, err := profiles.DecodeTrack(strings.NewReader(body), time.Now(), profiles.DefaultLimits)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := svc.Track(ctx, req); err != nil {
+				t.Error(err)
+			}
+		}
+		for i := 0; i < 40; i++ {
+			track(fmt.Sprintf(`{"attributes":[{"external_id":"d%d"}]}`, i))
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(2)
+			go func(i int) {
+				defer wg.Done()
+				track(fmt.Sprintf(`{"events":[{"external_id":"d%d","name":"e","time":"2026-01-01T00:00:00Z","_update_existing_only":true}]}`, i))
+			}(i)
+			go func(i int) {
+				defer wg.Done()
+				if _, err := svc.Delete(ctx, &profiles.DeleteRequest{ExternalIDs: []string{fmt.Sprintf("d%d", i)}}); err != nil {
+					t.Error(err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		var orphans int
+		q := "SELECT COUNT(*) FROM events WHERE user_id NOT IN (SELECT id FROM users)"
+		if err := s.QueryRowForTest(ctx, q).Scan(&orphans); err != nil {
+			t.Fatal(err)
+		}
+		if orphans != 0 {
+			t.Fatalf("%s: %d events of deleted users remain", s.Driver(), orphans)
+		}
+	}
+}

@@ -19,7 +19,7 @@ func (s *Store) InTx(ctx context.Context, fn func(profiles.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
 		err = s.inTxOnce(ctx, fn, attempt)
-		if err == nil || !(errors.Is(err, errRetry) || s.dialect.retryable(err)) || ctx.Err() != nil {
+		if err == nil || !(errors.Is(err, profiles.ErrRetry) || s.dialect.retryable(err)) || ctx.Err() != nil {
 			return err
 		}
 		s.log.Debug("retrying transaction", "attempt", attempt, "err", err)
@@ -68,7 +68,7 @@ type tx struct {
 
 // errRetry reports a conflict with a concurrent transaction (a row changed since
 // it was read, or a user created meanwhile): InTx runs the function again.
-var errRetry = errors.New("store: concurrent change, retrying")
+var errRetry = fmt.Errorf("store: %w", profiles.ErrRetry)
 
 var _ profiles.Tx = (*tx)(nil)
 
