@@ -6,6 +6,6 @@
 // smaller bulk lane for X-Braze-Bulk backfills; 503 with Retry-After when full),
 // a body limit (413), bearer-key authentication with per-endpoint scopes (401,
 // 403), a per-key rate limit shared through Redis (X-RateLimit-* headers on every
-// response, 429 with Retry-After), then a thin handler that decodes, calls a domain
+// authenticated response, 429 with Retry-After), then a thin handler that decodes, calls a domain
 // package and encodes. Handlers never write SQL or call a channel sender.
 package api

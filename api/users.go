@@ -44,8 +44,8 @@ func (s *Server) usersTrack(w http.ResponseWriter, r *http.Request) {
 		out.PurchasesProcessed = &res.PurchasesProcessed
 	}
 	if res.Processed() == 0 && len(res.Errors) > 0 {
-		out.Message = "no valid objects: nothing was processed"
-		writeJSON(w, http.StatusBadRequest, out)
+		// Braze's fatal shape: a message and the errors, no counts
+		writeJSON(w, http.StatusBadRequest, brazeError{Message: "no valid objects: nothing was processed", Errors: res.Errors})
 		return
 	}
 	writeJSON(w, http.StatusCreated, out)
@@ -116,8 +116,7 @@ func (s *Server) usersIdentify(w http.ResponseWriter, r *http.Request) {
 func (s *Server) writeAliasResult(w http.ResponseWriter, n int, errs []profiles.ObjectError) {
 	out := aliasResponse{Message: "success", AliasesProcessed: n, Errors: errs}
 	if n == 0 && len(errs) > 0 {
-		out.Message = "no valid objects: nothing was processed"
-		writeJSON(w, http.StatusBadRequest, out)
+		writeJSON(w, http.StatusBadRequest, brazeError{Message: "no valid objects: nothing was processed", Errors: errs})
 		return
 	}
 	writeJSON(w, http.StatusCreated, out)

@@ -147,7 +147,29 @@ func TestTrackFatalErrors(t *testing.T) {
 	if r := e.do("POST", "/users/track", gzipped(t, big), "Content-Encoding", "gzip"); r.status != http.StatusRequestEntityTooLarge {
 		t.Errorf("5 MB gzipped body: %d %s", r.status, r.body)
 	}
-	if r := e.do("POST", "/users/track", gzipped(t, `{"attributes":[{"external_id":"gz","first_name":"Zip"}]}`), "Content-Encoding", "gzip"); r.status != 201 {
+	// a body of exactly the limit is accepted, plain or gzipped; one byte more is 413
+	base := `{"attributes":[{"external_id":"lim"}]}`
+	exact := base + strings.Repeat(" ", 4<<20-len(base))
+	for _, c := range []struct {
+		body   string
+		status int
+	}{{exact, 201}, {exact + " ", 413}} {
+		if r := e.do("POST", "/users/track", c.body); r.status != c.status {
+			t.Errorf("plain body of %d bytes: %d, want %d", len(c.body), r.status, c.status)
+		}
+		if r := e.do("POST", "/users/track", gzipped(t, c.body), "Content-Encoding", "gzip"); r.status != c.status {
+			t.Errorf("gzipped body of %d bytes: %d, want %d", len(c.body), r.status, c.status)
+		}
+	}
+	good := gzipped(t, `{"attributes":[{"external_id":"gz","first_name":"Zip"}]}`)
+	corrupt := append([]byte(nil), good...)
+	corrupt[len(corrupt)-5] ^= 0xff // checksum
+	for name, body := range map[string][]byte{"corrupt": corrupt, "truncated": good[:len(good)-6], "not gzip": []byte("plain")} {
+		if r := e.do("POST", "/users/track", body, "Content-Encoding", "gzip"); r.status != 400 {
+			t.Errorf("%s gzip body: %d %s, want 400", name, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", "/users/track", good, "Content-Encoding", "gzip"); r.status != 201 {
 		t.Errorf("gzip body: %d %s", r.status, r.body)
 	} else if e.export("gz")["first_name"] != "Zip" {
 		t.Errorf("gzip body not applied")
@@ -443,6 +465,31 @@ func TestConcurrentIdentifyOfTheSameAlias(t *testing.T) {
 			if ca := u["custom_attributes"].(map[string]any); ca["a"] != 1.0 || ca["b"] != 2.0 {
 				t.Fatalf("round %d: merged attributes %v", round, ca)
 			}
+		}
+	})
+}
+
+// _update_existing_only applies in order: an update-only object before the one
+// that creates a user skips it, and an object that fails creates nobody.
+func TestCreationFollowsObjectOrder(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		r := e.do("POST", "/users/track", `{"attributes":[{"external_id":"o1","_update_existing_only":true,"a":1},{"external_id":"o1","b":2}]}`)
+		if r.status != 201 || r.json(t)["attributes_processed"] != 2.0 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		ca := e.export("o1")["custom_attributes"].(map[string]any)
+		if ca["b"] != 2.0 || ca["a"] != nil {
+			t.Fatalf("o1 custom attributes = %v; want only b", ca)
+		}
+		r = e.do("POST", "/users/track", `{"events":[{"external_id":"ghost","name":"e","time":"2026-01-01T00:00:00Z","app_id":"nope"}]}`)
+		if r.status != 400 {
+			t.Fatalf("event with an unknown app: %d %s", r.status, r.body)
+		}
+		r = e.do("POST", "/users/export/ids", `{"external_ids":["ghost"]}`)
+		if users := r.json(t)["users"].([]any); len(users) != 0 {
+			t.Fatalf("a failed event created its user: %s", r.body)
 		}
 	})
 }

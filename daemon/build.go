@@ -281,15 +281,15 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 // ready reports whether the store and Redis are reachable and migrations current.
 func (n *node) ready(ctx context.Context) error {
 	if err := n.store.Ping(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+		return &api.NotReady{Reason: "store unreachable", Err: err}
 	}
 	if pending, err := n.store.MigrationsPending(ctx); err != nil {
-		return fmt.Errorf("store migrations: %w", err)
+		return &api.NotReady{Reason: "store unreachable", Err: err}
 	} else if pending {
-		return errors.New("store migrations pending")
+		return &api.NotReady{Reason: "migrations pending", Err: errors.New("run herald migrate")}
 	}
 	if err := n.rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return &api.NotReady{Reason: "redis unreachable", Err: err}
 	}
 	return nil
 }

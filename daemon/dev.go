@@ -111,6 +111,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if mr != nil {
 		comps = append(comps, miniredisClock(mr))
 	}
+	comps = append(comps, n.ingestComponent())
 	h := n.httpComponent()
 	comps = append(comps, h)
 	banner := func(context.Context) error {

@@ -68,33 +68,61 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 	if err != nil {
 		return nil, err
 	}
-	users, err := tx.LoadUsers(ctx, plan.ensures)
+	users, fresh, err := tx.LoadUsers(ctx, plan.ensures)
 	if err != nil {
 		return nil, err
 	}
-	// Users to create are built in memory and inserted once, with their final
-	// attributes.
-	var created []Created
+	// A user to create is pending until the first object that may create it is
+	// applied, so an earlier _update_existing_only object, or an object that
+	// fails, creates nobody. Pending users are built in memory and inserted once,
+	// with their final attributes; on a retry the store has created them up front
+	// (fresh), and those never applied are deleted again.
+	pending := make(map[int]*User)
 	for i, e := range plan.ensures {
-		if users[i] != nil || !e.Create {
-			continue
+		switch {
+		case users[i] != nil && fresh[i]:
+			pending[i], users[i] = users[i], nil
+		case users[i] == nil && e.Create:
+			n := e.New
+			pending[i] = &User{ExternalID: e.ID.ExternalID, RandomBucket: n.RandomBucket,
+				CreatedAt: n.CreatedAt, UpdatedAt: now, Custom: Custom{},
+				Standard: Standard{PushSubscribe: Subscribed, EmailSubscribe: Subscribed}}
 		}
-		n := e.New
-		users[i] = &User{ExternalID: e.ID.ExternalID, RandomBucket: n.RandomBucket,
-			CreatedAt: n.CreatedAt, UpdatedAt: now, Custom: Custom{},
-			Standard: Standard{PushSubscribe: Subscribed, EmailSubscribe: Subscribed}}
-		created = append(created, Created{User: users[i], Alias: e.ID.Alias})
 	}
+	var created []Created
 	// dirty lists existing users whose row must be rewritten: an update that sets
-	// the values a user already has costs no write.
+	// the values a user already has costs no write. touched collects, per
+	// request, the users it created or changed (TrackResult.UsersChanged).
 	dirty := map[*User]bool{}
-	user := func(id Identifier) *User { return users[plan.index[id.Key()]] }
+	var touched map[*User]bool
+	markDirty := func(u *User) {
+		dirty[u] = true
+		touched[u] = true
+	}
 	// target returns the user an object applies to, or nil when the object is
 	// skipped: an unknown braze_id or app is an error; an unknown external id or
 	// alias with _update_existing_only is skipped silently and counted, as Braze
 	// does.
-	target := func(array string, index int, id Identifier, appID string, processed *int) *User {
-		u := user(id)
+	target := func(array string, index int, id Identifier, updateOnly bool, appID string, processed *int) *User {
+		if appID != "" {
+			if _, ok := platforms[appID]; !ok {
+				fail(array, index, "unknown app_id %q", appID)
+				return nil
+			}
+		}
+		i := plan.index[id.Key()]
+		if users[i] == nil && pending[i] != nil && !updateOnly {
+			u := pending[i]
+			users[i] = u
+			delete(pending, i)
+			if u.ID == 0 {
+				created = append(created, Created{User: u, Alias: plan.ensures[i].ID.Alias})
+				touched[u] = true
+			} else {
+				markDirty(u) // created by the store with defaults on a retry
+			}
+		}
+		u := users[i]
 		if u == nil {
 			if id.BrazeID != "" {
 				fail(array, index, "braze_id %q not found", id.BrazeID)
@@ -102,12 +130,6 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 				*processed++
 			}
 			return nil
-		}
-		if appID != "" {
-			if _, ok := platforms[appID]; !ok {
-				fail(array, index, "unknown app_id %q", appID)
-				return nil
-			}
 		}
 		return u
 	}
@@ -123,14 +145,15 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 	for ri, req := range reqs {
 		res = &TrackResult{Errors: append([]ObjectError(nil), req.Errors...)}
 		results[ri] = res
+		touched = map[*User]bool{}
 		for _, a := range req.Attributes {
-			u := target("attributes", a.Index, a.ID, "", &res.AttributesProcessed)
+			u := target("attributes", a.Index, a.ID, a.UpdateExistingOnly, "", &res.AttributesProcessed)
 			if u == nil {
 				continue
 			}
 			for _, op := range a.Standard {
 				if op.apply(&u.Standard) {
-					dirty[u] = true
+					markDirty(u)
 				}
 			}
 			if u.Custom == nil {
@@ -142,14 +165,16 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 					fail("attributes", a.Index, "%s: %v", op.Key, err)
 				}
 				if changed {
-					dirty[u] = true
+					markDirty(u)
 				}
 			}
 			if a.FirstSession != nil && !a.FirstSession.Equal(u.FirstSessionAt) {
-				u.FirstSessionAt, dirty[u] = *a.FirstSession, true
+				u.FirstSessionAt = *a.FirstSession
+				markDirty(u)
 			}
 			if a.LastSession != nil && !a.LastSession.Equal(u.LastSessionAt) {
-				u.LastSessionAt, dirty[u] = *a.LastSession, true
+				u.LastSessionAt = *a.LastSession
+				markDirty(u)
 			}
 			for i, t := range a.PushTokens {
 				platform, ok := platforms[t.AppID]
@@ -170,7 +195,7 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		}
 
 		for _, e := range req.Events {
-			u := target("events", e.Index, e.ID, e.AppID, &res.EventsProcessed)
+			u := target("events", e.Index, e.ID, e.UpdateExistingOnly, e.AppID, &res.EventsProcessed)
 			if u == nil {
 				continue
 			}
@@ -180,7 +205,7 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		}
 
 		for _, p := range req.Purchases {
-			u := target("purchases", p.Index, p.ID, p.AppID, &res.PurchasesProcessed)
+			u := target("purchases", p.Index, p.ID, p.UpdateExistingOnly, p.AppID, &res.PurchasesProcessed)
 			if u == nil {
 				continue
 			}
@@ -191,14 +216,26 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 				u.TotalRevenue += p.Price
 			}
 			if p.Price != 0 {
-				dirty[u] = true
+				markDirty(u)
 			}
 			res.PurchasesProcessed++
 		}
+		res.UsersChanged = len(touched)
 	}
 
 	if err := tx.InsertUsers(ctx, created); err != nil {
 		return nil, err
+	}
+	var unused []int64
+	for _, u := range pending {
+		if u.ID != 0 {
+			unused = append(unused, u.ID)
+		}
+	}
+	if len(unused) > 0 {
+		if _, err := tx.DeleteUsers(ctx, unused); err != nil {
+			return nil, err
+		}
 	}
 	isNew := make(map[*User]bool, len(created))
 	for _, c := range created {
@@ -212,9 +249,7 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].ID < changed[j].ID })
-	for _, r := range results {
-		r.UsersChanged = len(changed) + len(created) // of the whole group
-	}
+
 	if err := tx.SaveUsers(ctx, changed); err != nil {
 		return nil, err
 	}

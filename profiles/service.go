@@ -60,8 +60,9 @@ type TrackResult struct {
 	EventsProcessed     int
 	PurchasesProcessed  int
 	Errors              []ObjectError
-	// UsersChanged counts users whose stored attributes changed (deltas are cheap:
-	// an unchanged user is not rewritten).
+	// UsersChanged counts the users this request created or whose stored
+	// attributes it changed (deltas are cheap: an unchanged user is not
+	// rewritten).
 	UsersChanged int
 }
 

@@ -54,11 +54,12 @@ type Tx interface {
 	// Create is set and the identifier is unknown. The result has one id per
 	// request, 0 where the user does not exist and was not created.
 	EnsureUsers(ctx context.Context, reqs []Ensure) ([]int64, error)
-	// LoadUsers loads the existing user each request names (ignoring Create): one
-	// user per request, nil where none exists; requests naming the same user share
-	// one *User. Rows are not necessarily locked: SaveUsers detects a concurrent
-	// change and the transaction is retried (with locks).
-	LoadUsers(ctx context.Context, reqs []Ensure) ([]*User, error)
+	// LoadUsers loads the user each request names: one user per request, nil
+	// where none exists; requests naming the same user share one *User. Rows are
+	// not necessarily locked: SaveUsers detects a concurrent change and the
+	// transaction is retried. A retry may create users to make sure it
+	// progresses: fresh marks the users this call created (with defaults).
+	LoadUsers(ctx context.Context, reqs []Ensure) (users []*User, fresh []bool, err error)
 	// InsertUsers inserts users built in memory with their final attributes and
 	// sets their IDs. If another transaction created one of them meanwhile it
 	// returns an error that makes InTx retry.

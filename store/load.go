@@ -14,7 +14,9 @@ import (
 // a transaction reads without locks (SaveUsers checks versions) and lets the
 // caller create missing users in memory; a retry creates them up front and locks
 // every row, so a contended batch still makes progress.
-func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles.User, error) {
+func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles.User, []bool, error) {
+	fresh := make([]bool, len(reqs))
+	var freshIDs map[int64]bool
 	if t.attempt > 1 {
 		// A retry after a conflict makes progress for sure: users to create are
 		// created first (waiting for concurrent creators instead of racing them),
@@ -25,9 +27,11 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 				create = append(create, r)
 			}
 		}
-		if _, err := t.EnsureUsers(ctx, create); err != nil {
-			return nil, err
+		_, created, err := t.ensureUsers(ctx, create)
+		if err != nil {
+			return nil, nil, err
 		}
+		freshIDs = created
 	}
 	out := make([]*profiles.User, len(reqs))
 	var ext, extIDOnly, braze []string
@@ -49,7 +53,7 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 	if len(aliases) > 0 {
 		found, err := t.findIdentifiers(ctx, nil, nil, aliases)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		aliasOwner = found
 		for _, id := range found {
@@ -58,7 +62,7 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 	}
 	byID, err := t.loadWhere(ctx, ext, braze, ownerIDs, t.attempt > 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	byExt := make(map[string]*profiles.User, len(byID)+len(extIDOnly))
 	byBraze := make(map[string]*profiles.User, len(byID))
@@ -72,7 +76,7 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 		// users only named by events need no row: their ids suffice
 		found, err := t.findIdentifiers(ctx, extIDOnly, nil, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for k, id := range found {
 			byExt[k.A] = &profiles.User{ID: id, ExternalID: k.A, BrazeID: profiles.BrazeIDFor(id)}
@@ -87,8 +91,9 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 		case r.ID.Alias != nil:
 			out[i] = byID[aliasOwner[r.ID.Key()]]
 		}
+		fresh[i] = out[i] != nil && freshIDs[out[i].ID]
 	}
-	return out, nil
+	return out, fresh, nil
 }
 
 // loadWhere loads, in one statement ordered by id, the users with any of the

@@ -50,7 +50,14 @@ func scanUser(r rowScanner) (*profiles.User, error) {
 
 // EnsureUsers resolves identifiers to user ids, creating users where asked.
 func (t *tx) EnsureUsers(ctx context.Context, reqs []profiles.Ensure) ([]int64, error) {
+	ids, _, err := t.ensureUsers(ctx, reqs)
+	return ids, err
+}
+
+// ensureUsers is EnsureUsers that also reports the ids it inserted itself.
+func (t *tx) ensureUsers(ctx context.Context, reqs []profiles.Ensure) ([]int64, map[int64]bool, error) {
 	ids := make([]int64, len(reqs))
+	created := map[int64]bool{}
 	var ext, braze []string
 	var aliases []profiles.Alias
 	for _, r := range reqs {
@@ -65,7 +72,7 @@ func (t *tx) EnsureUsers(ctx context.Context, reqs []profiles.Ensure) ([]int64, 
 	}
 	found, err := t.findIdentifiers(ctx, ext, braze, aliases)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var createExt, createAlias []profiles.Ensure
 	for i, r := range reqs {
@@ -84,20 +91,20 @@ func (t *tx) EnsureUsers(ctx context.Context, reqs []profiles.Ensure) ([]int64, 
 		}
 	}
 	if len(createExt)+len(createAlias) == 0 {
-		return ids, nil
+		return ids, created, nil
 	}
-	if err := t.createExternal(ctx, createExt, found); err != nil {
-		return nil, err
+	if err := t.createExternal(ctx, createExt, found, created); err != nil {
+		return nil, nil, err
 	}
-	if err := t.createAliased(ctx, createAlias, found); err != nil {
-		return nil, err
+	if err := t.createAliased(ctx, createAlias, found, created); err != nil {
+		return nil, nil, err
 	}
 	for i, r := range reqs {
 		if ids[i] == 0 {
 			ids[i] = found[r.ID.Key()]
 		}
 	}
-	return ids, nil
+	return ids, created, nil
 }
 
 func (t *tx) findIdentifiers(ctx context.Context, ext, braze []string, aliases []profiles.Alias) (map[profiles.IdentKey]int64, error) {
@@ -182,7 +189,7 @@ func newUserArgs(n profiles.NewUser) []any {
 
 // createExternal inserts users by external id; a concurrent insert of the same
 // external id wins and its id is used.
-func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64) error {
+func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64, created map[int64]bool) error {
 	if len(reqs) == 0 {
 		return nil
 	}
@@ -218,6 +225,7 @@ func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found m
 			return err
 		}
 		found[profiles.IdentKey{Kind: 'e', A: ext}] = id
+		created[id] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -243,7 +251,7 @@ func (t *tx) createExternal(ctx context.Context, reqs []profiles.Ensure, found m
 
 // createAliased creates alias-only users; if another transaction took the alias
 // first, the user created here is removed and the alias owner is used.
-func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64) error {
+func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found map[profiles.IdentKey]int64, created map[int64]bool) error {
 	reqs = append([]profiles.Ensure(nil), reqs...)
 	sort.Slice(reqs, func(i, j int) bool {
 		a, b := reqs[i].ID.Alias, reqs[j].ID.Alias
@@ -278,6 +286,8 @@ func (t *tx) createAliased(ctx context.Context, reqs []profiles.Ensure, found ma
 				return err
 			}
 			id = owner
+		} else {
+			created[id] = true
 		}
 		found[k] = id
 	}

@@ -576,7 +576,7 @@ func testLoadUsers(t *testing.T, s *store.Store) {
 	var got []*profiles.User
 	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
 		var err error
-		got, err = tx.LoadUsers(ctx(t), []profiles.Ensure{
+		got, _, err = tx.LoadUsers(ctx(t), []profiles.Ensure{
 			{ID: profiles.Identifier{ExternalID: "l-old"}},
 			{ID: profiles.Identifier{ExternalID: "l-new"}, Create: true},
 			{ID: profiles.Identifier{Alias: aliasOld}},
@@ -636,7 +636,7 @@ func testSaveUsersDetectsStaleRows(t *testing.T, s *store.Store) {
 	id := mustUsers(t, s, "stale")[0]
 	var stale *profiles.User
 	if err := s.InTx(ctx(t), func(tx profiles.Tx) error {
-		got, err := tx.LoadUsers(ctx(t), []profiles.Ensure{{ID: profiles.Identifier{ExternalID: "stale"}}})
+		got, _, err := tx.LoadUsers(ctx(t), []profiles.Ensure{{ID: profiles.Identifier{ExternalID: "stale"}}})
 		stale = got[0]
 		return err
 	}); err != nil {
