@@ -190,7 +190,7 @@ func TestUnchangedAttributesRewriteNothing(t *testing.T) {
 		}
 		before, _ := e.store.Profiles(context.Background(), ids)
 		time.Sleep(5 * time.Millisecond)
-		req, err := profiles.DecodeTrack(strings.NewReader(body), time.Now(), profiles.DefaultLimits)
+		req, err := profiles.DecodeTrack(strings.NewReader(body), time.Now(), profiles.DefaultLimits())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,13 +18,15 @@ import (
 // All is the wildcard scope: every scope, including those added later.
 const All = "*"
 
-// Scopes lists every scope a key may carry, named as Braze names them.
-var Scopes = []string{
-	"users.track", "users.delete", "users.export.ids", "users.export.segment", "users.alias.new", "users.identify",
-	"messages.send", "messages.schedule.create", "messages.schedule.update", "messages.schedule.delete",
-	"messages.schedule_broadcasts", "campaigns.trigger.send", "campaigns.trigger.schedule.create",
-	"campaigns.trigger.schedule.update", "campaigns.trigger.schedule.delete", "campaigns.list",
-	"campaigns.details", "campaigns.data_series", "segments.list", "manage",
+// AllScopes lists every scope a key may carry, named as Braze names them.
+func AllScopes() []string {
+	return []string{
+		"users.track", "users.delete", "users.export.ids", "users.export.segment", "users.alias.new", "users.identify",
+		"messages.send", "messages.schedule.create", "messages.schedule.update", "messages.schedule.delete",
+		"messages.schedule_broadcasts", "campaigns.trigger.send", "campaigns.trigger.schedule.create",
+		"campaigns.trigger.schedule.update", "campaigns.trigger.schedule.delete", "campaigns.list",
+		"campaigns.details", "campaigns.data_series", "segments.list", "manage",
+	}
 }
 
 // ErrUnknownKey is returned for a key that does not exist or was revoked.
@@ -72,8 +74,8 @@ func ParseScopes(s string) ([]string, error) {
 			continue
 		case p == "all" || p == All:
 			return []string{All}, nil
-		case !slices.Contains(Scopes, p):
-			return nil, fmt.Errorf("unknown scope %q (known: %s, or all)", p, strings.Join(Scopes, ", "))
+		case !slices.Contains(AllScopes(), p):
+			return nil, fmt.Errorf("unknown scope %q (known: %s, or all)", p, strings.Join(AllScopes(), ", "))
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)

@@ -14,15 +14,17 @@ type ExportRequest struct {
 	Fields map[string]bool // nil means every field
 }
 
-// ExportFields are the fields_to_export names Braze documents. Herald fills those
+// ExportFields returns the fields_to_export names Braze documents. Herald fills those
 // it has; the others (attribution, campaigns received, …) are accepted and left out.
-var ExportFields = []string{
-	"apps", "attributed_campaign", "attributed_source", "attributed_adgroup", "attributed_ad",
-	"braze_id", "campaigns_received", "canvases_received", "cards_clicked", "country", "created_at",
-	"custom_attributes", "custom_events", "devices", "dob", "email", "email_subscribe", "external_id",
-	"first_name", "gender", "home_city", "language", "last_coordinates", "last_name", "phone",
-	"purchases", "push_subscribe", "push_tokens", "random_bucket", "time_zone", "total_revenue",
-	"uninstalled_at", "user_aliases",
+func ExportFields() []string {
+	return []string{
+		"apps", "attributed_campaign", "attributed_source", "attributed_adgroup", "attributed_ad",
+		"braze_id", "campaigns_received", "canvases_received", "cards_clicked", "country", "created_at",
+		"custom_attributes", "custom_events", "devices", "dob", "email", "email_subscribe", "external_id",
+		"first_name", "gender", "home_city", "language", "last_coordinates", "last_name", "phone",
+		"purchases", "push_subscribe", "push_tokens", "random_bucket", "time_zone", "total_revenue",
+		"uninstalled_at", "user_aliases",
+	}
 }
 
 // DecodeExport decodes and checks a /users/export/ids body.
@@ -65,7 +67,7 @@ func DecodeExport(r io.Reader) (*ExportRequest, error) {
 	}
 	if body.Fields != nil {
 		known := map[string]bool{}
-		for _, f := range ExportFields {
+		for _, f := range ExportFields() {
 			known[f] = true
 		}
 		req.Fields = map[string]bool{}

@@ -35,7 +35,7 @@ func FuzzDecodeTrack(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := DecodeTrack(bytes.NewReader(body), trackNow, DefaultLimits)
+		req, err := DecodeTrack(bytes.NewReader(body), trackNow, DefaultLimits())
 		if err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) || req != nil {
@@ -47,7 +47,7 @@ func FuzzDecodeTrack(f *testing.F) {
 
 		// Re-encoding what was kept gives a clean request that decodes to the same.
 		again := encodeTrack(t, req)
-		req2, err := DecodeTrack(bytes.NewReader(again), trackNow, DefaultLimits)
+		req2, err := DecodeTrack(bytes.NewReader(again), trackNow, DefaultLimits())
 		if err != nil {
 			t.Fatalf("re-encoded request %s: %v", again, err)
 		}
@@ -74,7 +74,7 @@ func checkTrack(t *testing.T, body []byte, req *TrackRequest) {
 			if err := json.Unmarshal(raw, &items); err != nil {
 				t.Fatalf("%s accepted but not an array: %v", k, err)
 			}
-			if len(items) > DefaultLimits.MaxObjects {
+			if len(items) > DefaultLimits().MaxObjects {
 				t.Fatalf("%d %s accepted", len(items), k)
 			}
 			lengths[k] = len(items)
@@ -216,7 +216,7 @@ func checkAttribute(t *testing.T, a AttributeUpdate) {
 		if err := validKey(op.Key); err != nil {
 			t.Fatalf("custom key %q: %v", op.Key, err)
 		}
-		if err := c.Apply(op, DefaultLimits.MaxArrayLength); err != nil {
+		if err := c.Apply(op, DefaultLimits().MaxArrayLength); err != nil {
 			t.Fatalf("op %+v does not apply to a new profile: %v", op, err)
 		}
 	}
@@ -484,7 +484,7 @@ func FuzzDecodeExport(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	known := map[string]bool{}
-	for _, k := range ExportFields {
+	for _, k := range ExportFields() {
 		known[k] = true
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -42,13 +42,18 @@ type jsonError struct {
 	offset int
 }
 
-func (e *jsonError) Error() string { return fmt.Sprintf("%s at offset %d", e.msg, e.offset) }
+func (e *jsonError) Error() string {
+	if e.offset < 0 {
+		return e.msg
+	}
+	return fmt.Sprintf("%s at offset %d", e.msg, e.offset)
+}
 
 func (p *jsonParser) syntax(msg string) error {
 	return &jsonError{msg: msg, offset: p.i}
 }
 
-var errJSONDepth = &jsonError{msg: "JSON nested too deeply"}
+var errJSONDepth = &jsonError{msg: "JSON nested too deeply", offset: -1}
 
 func (p *jsonParser) space() {
 	for p.i < len(p.data) {

@@ -33,7 +33,7 @@ func NewService(store Store, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.Limits.MaxObjects == 0 {
-		opts.Limits = DefaultLimits
+		opts.Limits = DefaultLimits()
 	}
 	if opts.Writers <= 0 {
 		opts.Writers = 4

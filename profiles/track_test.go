@@ -15,7 +15,7 @@ var trackNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func decodeTrack(t *testing.T, body string) *TrackRequest {
 	t.Helper()
-	req, err := DecodeTrack(strings.NewReader(body), trackNow, DefaultLimits)
+	req, err := DecodeTrack(strings.NewReader(body), trackNow, DefaultLimits())
 	if err != nil {
 		t.Fatalf("DecodeTrack(%.200s) = %v; want a request", body, err)
 	}
@@ -67,7 +67,7 @@ func TestDecodeTrackFatal(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := DecodeTrack(strings.NewReader(tc.body), trackNow, DefaultLimits)
+			req, err := DecodeTrack(strings.NewReader(tc.body), trackNow, DefaultLimits())
 			var re *RequestError
 			if !errors.As(err, &re) {
 				t.Fatalf("err = %v (%T); want a *RequestError", err, err)

@@ -147,7 +147,7 @@ func TestDeleteRacingTrackLeavesNoOrphans(t *testing.T) {
 		svc := profiles.NewService(s, profiles.Options{})
 		ctx := context.Background()
 		track := func(body string) {
-			req, err := profiles.DecodeTrack(strings.NewReader(body), time.Now(), profiles.DefaultLimits)
+			req, err := profiles.DecodeTrack(strings.NewReader(body), time.Now(), profiles.DefaultLimits())
 			if err != nil {
 				t.Error(err)
 				return
