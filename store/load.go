@@ -73,13 +73,29 @@ func (t *tx) LoadUsers(ctx context.Context, reqs []profiles.Ensure) ([]*profiles
 		byBraze[u.BrazeID] = u
 	}
 	if len(extIDOnly) > 0 {
-		// users only named by events need no row: their ids suffice
-		found, err := t.findIdentifiers(ctx, extIDOnly, nil, nil)
-		if err != nil {
-			return nil, nil, err
+		// Users only named by events need no row, only their ids; they are
+		// share-locked at once (PostgreSQL), as KeepUsers would do later.
+		q := "SELECT id, external_id FROM users WHERE external_id IN (" + inList(len(extIDOnly)) + ") ORDER BY id"
+		if t.s.dialect.name() == "postgres" {
+			q += " FOR KEY SHARE"
 		}
-		for k, id := range found {
-			byExt[k.A] = &profiles.User{ID: id, ExternalID: k.A, BrazeID: profiles.BrazeIDFor(id)}
+		rows, err := t.query(ctx, q, strArgs(extIDOnly)...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store: find users: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var ext string
+			if err := rows.Scan(&id, &ext); err != nil {
+				rows.Close()
+				return nil, nil, err
+			}
+			byExt[ext] = &profiles.User{ID: id, ExternalID: ext, BrazeID: profiles.BrazeIDFor(id)}
+			t.kept(id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, err
 		}
 	}
 	for i, r := range reqs {
@@ -134,6 +150,9 @@ func (t *tx) loadWhere(ctx context.Context, ext, braze []string, ids []int64, lo
 			return nil, err
 		}
 		out[u.ID] = u
+		if lock {
+			t.kept(u.ID)
+		}
 	}
 	return out, rows.Err()
 }
@@ -245,8 +264,17 @@ func insertArgs(u *profiles.User) ([]any, error) {
 // delete waits for this transaction (and then deletes what it wrote) instead of
 // leaving orphan rows. SQLite's single writer needs no lock.
 func (t *tx) KeepUsers(ctx context.Context, ids []int64) error {
-	ids = uniqueIDs(ids)
-	if len(ids) == 0 || t.s.dialect.name() != "postgres" {
+	if t.s.dialect.name() != "postgres" {
+		return nil
+	}
+	var todo []int64
+	for _, id := range uniqueIDs(ids) {
+		if !t.locked[id] {
+			todo = append(todo, id)
+		}
+	}
+	ids = todo
+	if len(ids) == 0 {
 		return nil
 	}
 	rows, err := t.query(ctx, "SELECT id FROM users WHERE id IN ("+inList(len(ids))+") ORDER BY id FOR KEY SHARE", int64Args(ids)...)
@@ -264,5 +292,16 @@ func (t *tx) KeepUsers(ctx context.Context, ids []int64) error {
 	if n != len(ids) {
 		return errRetry // deleted meanwhile
 	}
+	for _, id := range ids {
+		t.kept(id)
+	}
 	return nil
+}
+
+// kept records that the transaction holds a lock on a user row.
+func (t *tx) kept(id int64) {
+	if t.locked == nil {
+		t.locked = map[int64]bool{}
+	}
+	t.locked[id] = true
 }

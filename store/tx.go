@@ -64,6 +64,8 @@ type tx struct {
 	// attempt counts runs of this transaction: the first reads users without
 	// locks (optimistic), a retry after a conflict locks them.
 	attempt int
+	// locked holds the users this transaction has locked (PostgreSQL).
+	locked map[int64]bool
 }
 
 // errRetry reports a conflict with a concurrent transaction (a row changed since

@@ -102,6 +102,12 @@ func (t *tx) SaveUsers(ctx context.Context, users []*profiles.User) error {
 		if err != nil {
 			return fmt.Errorf("store: lock users: %w", err)
 		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err == nil {
+				t.kept(id)
+			}
+		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: lock users: %w", err)
