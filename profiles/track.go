@@ -176,6 +176,15 @@ func (d *trackDecoder) fail(array string, index int, format string, args ...any)
 	d.req.Errors = append(d.req.Errors, ObjectError{Type: fmt.Sprintf(format, args...), InputArray: array, Index: index})
 }
 
+// head reads what every object starts with: the object itself and its identifier.
+func (d *trackDecoder) head(array string, index int, raw any) (obj map[string]any, id Identifier, updateOnly, ok bool) {
+	if obj, ok = d.object(array, index, raw); !ok {
+		return nil, id, false, false
+	}
+	id, updateOnly, ok = d.identity(array, index, obj)
+	return obj, id, updateOnly, ok
+}
+
 // object checks that one array element is an object whose strings can be stored.
 func (d *trackDecoder) object(array string, index int, v any) (map[string]any, bool) {
 	obj, ok := v.(map[string]any)

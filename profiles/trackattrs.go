@@ -20,11 +20,7 @@ var standardFields = map[string]string{
 
 func (d *trackDecoder) attributes(index int, raw any) {
 	const array = "attributes"
-	obj, ok := d.object(array, index, raw)
-	if !ok {
-		return
-	}
-	id, updateOnly, ok := d.identity(array, index, obj)
+	obj, id, updateOnly, ok := d.head(array, index, raw)
 	if !ok {
 		return
 	}

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -9,11 +10,7 @@ import (
 
 func (d *trackDecoder) event(index int, raw any) {
 	const array = "events"
-	obj, ok := d.object(array, index, raw)
-	if !ok {
-		return
-	}
-	id, updateOnly, ok := d.identity(array, index, obj)
+	obj, id, updateOnly, ok := d.head(array, index, raw)
 	if !ok {
 		return
 	}
@@ -24,33 +21,15 @@ func (d *trackDecoder) event(index int, raw any) {
 		return
 	}
 	ev.Name = name
-	if ev.Time, ok = d.time(array, index, obj["time"]); !ok {
+	if ev.Time, ev.AppID, ev.Properties, ok = d.tail(array, index, obj, "name"); !ok {
 		return
-	}
-	if ev.AppID, ok = d.appID(array, index, obj["app_id"]); !ok {
-		return
-	}
-	if ev.Properties, ok = d.properties(array, index, obj["properties"]); !ok {
-		return
-	}
-	for k := range obj {
-		switch k {
-		case "name", "time", "app_id", "properties":
-		default:
-			d.fail(array, index, "unknown field %q", k)
-			return
-		}
 	}
 	d.req.Events = append(d.req.Events, ev)
 }
 
 func (d *trackDecoder) purchase(index int, raw any) {
 	const array = "purchases"
-	obj, ok := d.object(array, index, raw)
-	if !ok {
-		return
-	}
-	id, updateOnly, ok := d.identity(array, index, obj)
+	obj, id, updateOnly, ok := d.head(array, index, raw)
 	if !ok {
 		return
 	}
@@ -87,24 +66,36 @@ func (d *trackDecoder) purchase(index int, raw any) {
 		}
 		p.Quantity = int(i)
 	}
-	if p.Time, ok = d.time(array, index, obj["time"]); !ok {
+	if p.Time, p.AppID, p.Properties, ok = d.tail(array, index, obj, "product_id", "currency", "price", "quantity"); !ok {
 		return
-	}
-	if p.AppID, ok = d.appID(array, index, obj["app_id"]); !ok {
-		return
-	}
-	if p.Properties, ok = d.properties(array, index, obj["properties"]); !ok {
-		return
-	}
-	for k := range obj {
-		switch k {
-		case "product_id", "currency", "price", "quantity", "time", "app_id", "properties":
-		default:
-			d.fail(array, index, "unknown field %q", k)
-			return
-		}
 	}
 	d.req.Purchases = append(d.req.Purchases, p)
+}
+
+// tail reads what events and purchases end with (time, app_id, properties) and
+// refuses fields other than those and own.
+func (d *trackDecoder) tail(array string, index int, obj map[string]any, own ...string) (time.Time, string, json.RawMessage, bool) {
+	t, ok := d.time(array, index, obj["time"])
+	if !ok {
+		return t, "", nil, false
+	}
+	app, ok := d.appID(array, index, obj["app_id"])
+	if !ok {
+		return t, "", nil, false
+	}
+	props, ok := d.properties(array, index, obj["properties"])
+	if !ok {
+		return t, "", nil, false
+	}
+	for _, k := range sortedKeys(obj) {
+		switch {
+		case k == "time" || k == "app_id" || k == "properties" || slices.Contains(own, k):
+		default:
+			d.fail(array, index, "unknown field %q", k)
+			return t, "", nil, false
+		}
+	}
+	return t, app, props, true
 }
 
 func isCurrency(s string) bool {
