@@ -25,6 +25,11 @@ type Store interface {
 	// not keep state across calls.
 	InTx(ctx context.Context, fn func(Tx) error) error
 
+	// InvalidateTokens marks push tokens invalid (they stop being targeted and the
+	// export shows the reason and time); it returns how many valid tokens it
+	// invalidated. Unknown tokens are ignored.
+	InvalidateTokens(ctx context.Context, drops []TokenDrop) (int, error)
+
 	// FindUserIDs resolves a lookup to user ids; unmatched identifiers are returned
 	// in their request form.
 	FindUserIDs(ctx context.Context, q Lookup) (ids []int64, missing []string, err error)
@@ -119,4 +124,13 @@ type Lookup struct {
 	DeviceID    string
 	Email       string
 	Phone       string
+}
+
+// TokenDrop names a device token to invalidate: by app and token key (the token,
+// or for web the subscription endpoint), with the provider's reason.
+type TokenDrop struct {
+	AppID    string
+	TokenKey string
+	Reason   string
+	At       time.Time
 }

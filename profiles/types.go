@@ -129,7 +129,7 @@ type Device struct {
 }
 
 // Valid reports whether the token is still targeted.
-func (d *Device) Valid() bool { return d.InvalidAt.IsZero() }
+func (d Device) Valid() bool { return d.InvalidAt.IsZero() }
 
 // Event is one custom event occurrence.
 type Event struct {

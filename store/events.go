@@ -176,3 +176,36 @@ func (t *tx) upsertDays(ctx context.Context, table, nameCol string, days map[rol
 	}
 	return nil
 }
+
+// InvalidateTokens marks devices invalid by app and token key, in key order.
+func (s *Store) InvalidateTokens(ctx context.Context, drops []profiles.TokenDrop) (int, error) {
+	sort.Slice(drops, func(i, j int) bool {
+		if drops[i].AppID != drops[j].AppID {
+			return drops[i].AppID < drops[j].AppID
+		}
+		return drops[i].TokenKey < drops[j].TokenKey
+	})
+	n := 0
+	err := s.InTx(ctx, func(ptx profiles.Tx) error {
+		t := ptx.(*tx)
+		n = 0
+		for start := 0; start < len(drops); start += rowsPerInsert {
+			batch := drops[start:min(start+rowsPerInsert, len(drops))]
+			args := make([]any, 0, len(batch)*4)
+			for _, d := range batch {
+				args = append(args, d.AppID, d.TokenKey, d.At.UnixMilli(), d.Reason)
+			}
+			q := "WITH v (app_id, token_key, at, reason) AS (VALUES " + placeholders(len(batch), s.cols("text", "text", "bigint", "text")) + ") " +
+				"UPDATE devices SET invalid_at = v.at, invalid_reason = v.reason, updated_at = v.at FROM v " +
+				"WHERE devices.app_id = v.app_id AND devices.token_key = v.token_key AND devices.invalid_at IS NULL"
+			res, err := t.exec(ctx, q, args...)
+			if err != nil {
+				return fmt.Errorf("store: invalidate tokens: %w", err)
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
+}

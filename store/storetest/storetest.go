@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"SaveUsersDetectsStaleRows", testSaveUsersDetectsStaleRows},
 		{"SaveAndLoadUser", testSaveAndLoadUser},
 		{"Devices", testDevices},
+		{"InvalidateTokens", testInvalidateTokens},
 		{"EventsAndPurchases", testEventsAndPurchases},
 		{"Aliases", testAliases},
 		{"MoveUserData", testMoveUserData},
@@ -667,5 +668,57 @@ func testSaveUsersDetectsStaleRows(t *testing.T, s *store.Store) {
 	}
 	if u := profile(t, s, id).User; u.Standard.FirstName != "first" || u.Standard.LastName != "" || u.Version != 1 {
 		t.Fatalf("stale write changed the row: %+v", u)
+	}
+}
+
+func testInvalidateTokens(t *testing.T, s *store.Store) {
+	mustApp(t, s, "inv-app", profiles.PlatformAndroid)
+	id := mustUsers(t, s, "inv")[0]
+	err := s.InTx(ctx(t), func(tx profiles.Tx) error {
+		var ds []profiles.Device
+		for _, tok := range []string{"t1", "t2", "t3"} {
+			ds = append(ds, profiles.Device{UserID: id, AppID: "inv-app", Platform: "android", Token: tok, TokenKey: tok, PushEnabled: true, CreatedAt: t0, UpdatedAt: t0})
+		}
+		return tx.UpsertDevices(ctx(t), ds)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Hour)
+	n, err := s.InvalidateTokens(ctx(t), []profiles.TokenDrop{
+		{AppID: "inv-app", TokenKey: "t2", Reason: "UNREGISTERED", At: at},
+		{AppID: "inv-app", TokenKey: "t3", Reason: "BadDeviceToken", At: at},
+		{AppID: "inv-app", TokenKey: "unknown", Reason: "x", At: at},
+		{AppID: "other-app", TokenKey: "t1", Reason: "x", At: at},
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("InvalidateTokens = %d, %v; want 2", n, err)
+	}
+	// invalidating again changes nothing (the first reason and time stay)
+	if n, err := s.InvalidateTokens(ctx(t), []profiles.TokenDrop{{AppID: "inv-app", TokenKey: "t2", Reason: "later", At: at.Add(time.Hour)}}); err != nil || n != 0 {
+		t.Fatalf("second InvalidateTokens = %d, %v", n, err)
+	}
+	devs := profile(t, s, id).Devices
+	got := map[string]profiles.Device{}
+	for _, d := range devs {
+		got[d.Token] = d
+	}
+	if !got["t1"].Valid() || got["t2"].Valid() || got["t3"].Valid() {
+		t.Fatalf("validity after invalidation: %+v", devs)
+	}
+	if got["t2"].InvalidReason != "UNREGISTERED" || !got["t2"].InvalidAt.Equal(at) {
+		t.Fatalf("t2 = %+v", got["t2"])
+	}
+	// the app registering the token again makes it valid
+	err = s.InTx(ctx(t), func(tx profiles.Tx) error {
+		return tx.UpsertDevices(ctx(t), []profiles.Device{{UserID: id, AppID: "inv-app", Platform: "android", Token: "t2", TokenKey: "t2", PushEnabled: true, CreatedAt: at, UpdatedAt: at}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range profile(t, s, id).Devices {
+		if d.Token == "t2" && !d.Valid() {
+			t.Fatalf("re-registered token still invalid: %+v", d)
+		}
 	}
 }
