@@ -13,6 +13,7 @@ type Config struct {
 	Security  Security  `yaml:"security"`
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	Ingest    Ingest    `yaml:"ingest"`
+	Providers Providers `yaml:"providers"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
 
@@ -166,6 +167,45 @@ type Ingest struct {
 	MaxGroupObjects int `yaml:"max_group_objects"`
 }
 
+// Providers configures the connections to APNs, FCM and Web Push services.
+type Providers struct {
+	// CAFile holds extra PEM CA certificates trusted for provider connections
+	// (fake providers, TLS-intercepting proxies). Default: none (system roots).
+	CAFile string `yaml:"ca_file"`
+	// Pause is how long an app's channel stays paused after its provider refused
+	// Herald's credentials or environment. Default: 5m.
+	Pause   time.Duration  `yaml:"pause"`
+	APNs    ProviderLimits `yaml:"apns"`
+	FCM     ProviderLimits `yaml:"fcm"`
+	WebPush WebPushLimits  `yaml:"webpush"`
+}
+
+// ProviderLimits bound one provider's connections.
+type ProviderLimits struct {
+	// MaxInFlight caps concurrent requests per app. Default: 256 (APNs), 500 (FCM).
+	MaxInFlight int `yaml:"max_in_flight"`
+	// Timeout bounds one request. Default: 15s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// WebPushLimits configures Web Push connections and the push services Herald
+// may contact (a subscription endpoint comes from a browser: outside input).
+type WebPushLimits struct {
+	// MaxInFlight caps concurrent requests per app. Default: 256.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// Timeout bounds one request. Default: 15s.
+	Timeout time.Duration `yaml:"timeout"`
+	// AllowedHosts are the push service hosts subscriptions may point at (https
+	// only); "*.example.com" matches subdomains. Default: the major browsers'
+	// push services.
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AllowLoopback also accepts loopback endpoints (http or https): for herald
+	// dev, herald fakes and tests. Default: false.
+	AllowLoopback bool `yaml:"allow_loopback"`
+	// DefaultTTL is the TTL of a message that sets none. Default: 672h (4 weeks).
+	DefaultTTL time.Duration `yaml:"default_ttl"`
+}
+
 // App declares an app and the provider credentials used for its tokens. Credential
 // values are file paths, resolved relative to the config file.
 type App struct {
@@ -242,6 +282,13 @@ func Default() Config {
 		Redis:     Redis{Addr: "127.0.0.1:6379", KeyPrefix: "herald:", CheckNoEviction: true},
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
+		Providers: Providers{
+			Pause: 5 * time.Minute,
+			APNs:  ProviderLimits{MaxInFlight: 256, Timeout: 15 * time.Second},
+			FCM:   ProviderLimits{MaxInFlight: 500, Timeout: 15 * time.Second},
+			WebPush: WebPushLimits{MaxInFlight: 256, Timeout: 15 * time.Second, DefaultTTL: 672 * time.Hour,
+				AllowedHosts: DefaultPushHosts()},
+		},
 	}
 }
 
@@ -250,3 +297,10 @@ func (c *Config) Dir() string { return c.dir }
 
 // SetDir sets the directory relative paths are resolved against.
 func (c *Config) SetDir(dir string) { c.dir = dir }
+
+// DefaultPushHosts are the browsers' push services: Chrome and Edge (FCM),
+// Firefox (Mozilla autopush), Windows (WNS) and Safari (Apple).
+func DefaultPushHosts() []string {
+	return []string{"fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.services.mozilla.com",
+		"*.notify.windows.com", "web.push.apple.com", "*.push.apple.com"}
+}

@@ -30,7 +30,7 @@ func TestExampleValidates(t *testing.T) {
 	for _, path := range EnvKeys() {
 		got := fieldByPath(t, reflect.ValueOf(&cfg).Elem(), path).Interface()
 		want := fieldByPath(t, reflect.ValueOf(&def).Elem(), path).Interface()
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %s is %v, but its default is %v", examplePath, path, got, want)
 		}
 	}

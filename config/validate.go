@@ -22,6 +22,7 @@ func (c *Config) Validate() error {
 	v.redis()
 	v.security()
 	v.ingest()
+	v.providers()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -209,6 +210,41 @@ func (v *validator) ingest() {
 	}
 	if n, m := v.cfg.Ingest.MaxGroupObjects, v.cfg.Ingest.MaxObjects; m >= 1 && m <= 1000 && (n < m*3 || n > 100000) {
 		v.add("ingest.max_group_objects", "must hold at least one full request (3 × max_objects = %d) and at most 100000, got %d", v.cfg.Ingest.MaxObjects*3, n)
+	}
+}
+
+func (v *validator) providers() {
+	p := &v.cfg.Providers
+	v.fileExists("providers.ca_file", p.CAFile)
+	if p.CAFile != "" {
+		if data, err := os.ReadFile(v.cfg.Path(p.CAFile)); err == nil && !strings.Contains(string(data), "BEGIN CERTIFICATE") {
+			v.add("providers.ca_file", "holds no PEM certificate")
+		}
+	}
+	v.positive("providers.pause", p.Pause)
+	for name, l := range []struct {
+		path     string
+		inFlight int
+		timeout  time.Duration
+	}{{"providers.apns", p.APNs.MaxInFlight, p.APNs.Timeout}, {"providers.fcm", p.FCM.MaxInFlight, p.FCM.Timeout},
+		{"providers.webpush", p.WebPush.MaxInFlight, p.WebPush.Timeout}} {
+		_ = name
+		if l.inFlight < 1 || l.inFlight > 10000 {
+			v.add(l.path+".max_in_flight", "must be between 1 and 10000, got %d", l.inFlight)
+		}
+		v.positive(l.path+".timeout", l.timeout)
+	}
+	v.positive("providers.webpush.default_ttl", p.WebPush.DefaultTTL)
+	if p.WebPush.DefaultTTL > 28*24*time.Hour {
+		v.add("providers.webpush.default_ttl", "must be at most 672h (push services keep messages at most 4 weeks)")
+	}
+	if len(p.WebPush.AllowedHosts) == 0 && !p.WebPush.AllowLoopback {
+		v.add("providers.webpush.allowed_hosts", "is empty: no web push subscription could be accepted")
+	}
+	for i, h := range p.WebPush.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/: ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
+			v.add(fmt.Sprintf("providers.webpush.allowed_hosts[%d]", i), "%q is not a host name or *.domain", h)
+		}
 	}
 }
 
