@@ -183,6 +183,9 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 					continue
 				}
 				stored, key, err := NormalizeToken(platform, t.Token)
+				if err == nil && platform == PlatformWeb && s.checkEndpoint != nil {
+					err = s.checkEndpoint(key)
+				}
 				if err != nil {
 					fail("attributes", a.Index, "push_tokens[%d]: %v", i, err)
 					continue

@@ -6,10 +6,11 @@ import (
 
 // Service applies user data requests to the store.
 type Service struct {
-	store Store
-	now   func() time.Time
-	lim   Limits
-	group *grouper
+	store         Store
+	now           func() time.Time
+	lim           Limits
+	group         *grouper
+	checkEndpoint func(string) error
 }
 
 // Options configure a Service.
@@ -25,6 +26,10 @@ type Options struct {
 	MaxGroupObjects int
 	// TxTimeout bounds one transaction. Default 30s.
 	TxTimeout time.Duration
+	// CheckEndpoint vets a Web Push subscription endpoint when a browser
+	// registers it (an endpoint is outside input: Herald will contact it); an
+	// error refuses the token with that message. Nil accepts any https endpoint.
+	CheckEndpoint func(endpoint string) error
 }
 
 // NewService returns a Service over store.
@@ -44,7 +49,7 @@ func NewService(store Store, opts Options) *Service {
 	if opts.TxTimeout <= 0 {
 		opts.TxTimeout = 30 * time.Second
 	}
-	return &Service{store: store, now: opts.Now, lim: opts.Limits,
+	return &Service{store: store, now: opts.Now, lim: opts.Limits, checkEndpoint: opts.CheckEndpoint,
 		group: newGrouper(opts.Writers, opts.MaxGroupObjects, opts.TxTimeout)}
 }
 
