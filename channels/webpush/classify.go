@@ -1,0 +1,112 @@
+package webpush
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/herald-oss/herald/channels"
+)
+
+// Reasons Herald gives to failures that are not a push service's answer.
+const (
+	ReasonEndpointNotAllowed  = "endpoint_not_allowed"
+	ReasonInvalidSubscription = "invalid_subscription"
+	ReasonTransport           = "transport_error"
+	ReasonCanceled            = "canceled"
+	ReasonClosed              = "sender_closed"
+	ReasonEncrypt             = "encrypt_error"
+)
+
+// maxErrorBody is how much of an error answer is read for its detail.
+const maxErrorBody = 4 << 10
+
+// Classify turns a push service's answer into a Result: 2xx is Delivered (the
+// Location header is the ProviderID); 404 and 410 DropToken (the subscription is
+// gone); 413 Permanent; 429 and 5xx Retry after Retry-After; 401 and 403 (the
+// service refused the VAPID JWT or key) Retry with Pause; any other status
+// Permanent. The Reason is the status and the service's reason ("410 Gone",
+// "403 BadJwtToken"); body is the start of the answer, for the error's detail.
+func Classify(status int, header http.Header, body []byte, now time.Time) channels.Result {
+	if status >= 200 && status < 300 {
+		return channels.Result{Outcome: channels.Delivered, ProviderID: header.Get("Location")}
+	}
+	reason, detail := describe(status, body)
+	perr := &channels.ProviderError{
+		Channel:    channels.WebPush,
+		Status:     status,
+		Reason:     reason,
+		RetryAfter: channels.ParseRetryAfter(header.Get("Retry-After"), now),
+	}
+	if detail != "" {
+		perr.Err = errors.New(detail)
+	}
+	r := channels.Result{Reason: reason, Err: perr}
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		r.Outcome = channels.DropToken
+	case status == http.StatusRequestEntityTooLarge:
+		r.Outcome = channels.Permanent
+	case status == http.StatusTooManyRequests || status >= 500:
+		r.Outcome, r.After = channels.Retry, perr.RetryAfter
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		r.Outcome, r.After, r.Pause = channels.Retry, perr.RetryAfter, true
+	default:
+		r.Outcome = channels.Permanent
+	}
+	return r
+}
+
+// describe reads an error answer: Apple's {"reason":…}, autopush's
+// {"errno":…,"message":…} or text.
+func describe(status int, body []byte) (reason, detail string) {
+	reason = http.StatusText(status)
+	if reason == "" {
+		reason = "status"
+	}
+	var j struct {
+		Reason  string      `json:"reason"`
+		Errno   json.Number `json:"errno"`
+		Message string      `json:"message"`
+	}
+	if json.Unmarshal(body, &j) == nil {
+		if r := printable(j.Reason, 64); r != "" && !strings.ContainsAny(r, " ") {
+			reason = r
+		}
+		switch {
+		case j.Message != "" && j.Errno != "":
+			detail = fmt.Sprintf("errno %s: %s", j.Errno, printable(j.Message, 200))
+		case j.Message != "":
+			detail = printable(j.Message, 200)
+		}
+		return fmt.Sprintf("%d %s", status, reason), detail
+	}
+	return fmt.Sprintf("%d %s", status, reason), printable(string(body), 200)
+}
+
+// printable keeps the first n runes of s that are printable, single spaced.
+func printable(s string, n int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if n == 0 {
+			break
+		}
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n--
+			space = false
+		}
+		b.WriteRune(r)
+		n--
+	}
+	return b.String()
+}
