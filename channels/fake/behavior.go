@@ -41,12 +41,15 @@ type Attempts struct {
 func (a *Attempts) Next(key string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.seen == nil {
-		a.seen = map[string]int{}
+	if a.seen == nil || len(a.seen) >= maxAttemptKeys {
+		a.seen = map[string]int{} // bounded memory in long dev sessions
 	}
 	a.seen[key]++
 	return a.seen[key]
 }
+
+// maxAttemptKeys bounds the tokens Attempts remembers.
+const maxAttemptKeys = 100000
 
 // Decision is what a fake answers for one attempt.
 type Decision int

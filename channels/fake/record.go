@@ -38,23 +38,31 @@ func (r *Recorder) Add(rec Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.records = append(r.records, rec)
-	if r.limit > 0 && len(r.records) > r.limit {
+	// trim only when twice over the limit, so adding stays amortized O(1)
+	if r.limit > 0 && len(r.records) >= 2*r.limit {
 		r.records = append(r.records[:0], r.records[len(r.records)-r.limit:]...)
 	}
 }
 
-// List returns a copy of the records, oldest first.
+// List returns a copy of the records (the newest limit of them), oldest first.
 func (r *Recorder) List() []Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Record(nil), r.records...)
+	return append([]Record(nil), r.window()...)
 }
 
-// Len returns the number of records.
+// Len returns the number of records kept.
 func (r *Recorder) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.records)
+	return len(r.window())
+}
+
+func (r *Recorder) window() []Record {
+	if r.limit > 0 && len(r.records) > r.limit {
+		return r.records[len(r.records)-r.limit:]
+	}
+	return r.records
 }
 
 // Clear forgets every record.
