@@ -30,7 +30,7 @@ func GuardMassInvalidation(results []Result, isInvalid func(Result) bool) bool {
 	for i, r := range results {
 		if isInvalid(r) {
 			results[i] = Result{Outcome: Retry, Reason: r.Reason, Pause: true,
-				Err: fmt.Errorf("%d of %d tokens in the batch reported invalid (%s): likely a wrong environment, topic or project, so none is pruned", n, len(results), r.Reason)}
+				Err: fmt.Errorf("%d of %d tokens in the batch reported invalid: likely a wrong environment, topic or project, so none is pruned: %w", n, len(results), r.Err)}
 		}
 	}
 	return true

@@ -200,6 +200,7 @@ type node struct {
 	apps     *profiles.AppService
 	keys     *apikeys.Verifier
 	api      *api.Server
+	senders  *senders
 }
 
 // buildNode opens the store and Redis and wires the services and the API.
@@ -261,7 +262,12 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	}
 	n.profiles = profiles.NewService(st, profiles.Options{
 		Limits:  profiles.Limits{MaxObjects: cfg.Ingest.MaxObjects, MaxArrayLength: cfg.Ingest.MaxArrayLength},
-		Writers: writers, MaxGroupObjects: cfg.Ingest.MaxGroupObjects})
+		Writers: writers, MaxGroupObjects: cfg.Ingest.MaxGroupObjects,
+		CheckEndpoint: webPolicy(cfg).Check})
+	if n.senders, err = newSenders(cfg, n.apps, log, n.registry); err != nil {
+		n.close()
+		return nil, err
+	}
 	n.keys = apikeys.NewVerifier(st, cfg.API.KeyCacheTTL, nil)
 	rl := cfg.API.RateLimits
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
@@ -295,6 +301,9 @@ func (n *node) ready(ctx context.Context) error {
 }
 
 func (n *node) close() {
+	if n.senders != nil {
+		n.senders.Close()
+	}
 	if n.rdb != nil {
 		_ = n.rdb.Close()
 	}
@@ -302,3 +311,6 @@ func (n *node) close() {
 		_ = n.store.Close()
 	}
 }
+
+// defaultLog is the logging config of commands that run without a config file.
+func defaultLog() config.Log { return config.Default().Log }

@@ -54,8 +54,13 @@ Usage:
   herald keys create -c FILE --name NAME --scopes a,b|all
   herald keys list -c FILE
   herald keys revoke -c FILE ID
+  herald keys vapid       print a new VAPID key pair for Web Push
   herald apps create -c FILE --name NAME --platform ios|android|web [--id ID]
   herald apps list -c FILE
+  herald fakes [--addr HOST:PORT] [--write-config FILE]
+                          run fake APNs, FCM and Web Push providers (tests, development)
+  herald send-test -c FILE (--app ID | --platform P) (--token T | --subscription JSON) [--title T] [--body B]
+                          send one message through an app's provider; exit 0 only when delivered
   herald config check -c FILE
                           print every configuration problem with its key path
   herald version
@@ -88,6 +93,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 		err = c.appsCmd(ctx, rest)
 	case "config":
 		err = c.configCmd(rest)
+	case "fakes":
+		err = c.fakesCmd(ctx, rest)
+	case "send-test":
+		err = c.sendTest(ctx, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "herald", version())
 		return exitOK

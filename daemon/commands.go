@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/herald-oss/herald/apikeys"
+	"github.com/herald-oss/herald/channels/webpush"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/store"
 )
@@ -115,6 +116,15 @@ func (c *cli) keys(ctx context.Context, args []string) error {
 		return usageErr("usage: herald keys create|list|revoke -c FILE ...")
 	}
 	sub, args := args[0], args[1:]
+	if sub == "vapid" {
+		pub, priv, err := webpush.GenerateVAPIDKeys()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "vapid_public_key: %s\nvapid_private_key: %s\n", pub, priv)
+		fmt.Fprintln(c.stderr, "keep the private key secret (a file for apps[].webpush.vapid_private_key_file); the public key is the browser's applicationServerKey")
+		return nil
+	}
 	fs := c.flags("keys " + sub)
 	file := fs.String("c", "", "config file")
 	name := fs.String("name", "", "key name (create)")

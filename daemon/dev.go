@@ -56,6 +56,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	cfg.Store.Driver = "sqlite"
 	cfg.Store.SQLite.Path = filepath.Join(absData, "herald.db")
 	cfg.Store.AutoMigrate = true
+	cfg.Providers.WebPush.AllowLoopback = true // the fake push service listens on loopback
 	if cfg.Security.EncryptionKey == "" && cfg.Security.EncryptionKeyFile == "" {
 		keyFile, err := devSecret(filepath.Join(absData, "encryption.key"), func() string {
 			return base64.StdEncoding.EncodeToString(randomBytes(32))

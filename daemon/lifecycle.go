@@ -179,3 +179,6 @@ func watchdog(ctx context.Context) func() {
 	}()
 	return cancel
 }
+
+// defaultDrain is the drain timeout of commands that run without a config.
+const defaultDrain = 10 * time.Second

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/herald-oss/herald/profiles"
 )
@@ -296,4 +298,25 @@ func (s *Store) EventDays(ctx context.Context, userID int64, name string) (map[i
 		out[d] = n
 	}
 	return out, rows.Err()
+}
+
+// FindDevice returns the device of an app whose token key is key, or (for web
+// subscriptions, with suffix set) ends in "/"+key; the most recently updated
+// first. ErrNotFound when none.
+func (s *Store) FindDevice(ctx context.Context, appID, key string, suffix bool) (*profiles.Device, error) {
+	q := "SELECT " + deviceCols + " FROM devices WHERE app_id = ? AND token_key = ? ORDER BY updated_at DESC LIMIT 1"
+	arg := key
+	if suffix {
+		q = "SELECT " + deviceCols + " FROM devices WHERE app_id = ? AND token_key LIKE ? ESCAPE '!' ORDER BY updated_at DESC LIMIT 1"
+		r := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+		arg = "%/" + r.Replace(key)
+	}
+	d, err := scanDevice(s.queryRow(ctx, q, appID, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: device: %w", profiles.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: device: %w", err)
+	}
+	return &d, nil
 }

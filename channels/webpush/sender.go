@@ -48,6 +48,9 @@ type Options struct {
 	// checked before anything is sent. The zero value allows the default push
 	// services, https only.
 	Policy EndpointPolicy
+	// DefaultTTL is the TTL of a message whose object sets no time_to_live.
+	// Default DefaultTTL (4 weeks), also the maximum.
+	DefaultTTL time.Duration
 	// Now is the clock (Retry-After dates). Default time.Now.
 	Now func() time.Time
 	// Observe, when set, is called with each push service round-trip latency.
@@ -59,14 +62,15 @@ type Options struct {
 
 // Sender sends Web Push messages for one app. It is safe for concurrent use.
 type Sender struct {
-	creds     Credentials // normalized
-	policy    EndpointPolicy
-	transport *http.Transport
-	client    webpushgo.HTTPClient
-	sem       chan struct{}
-	now       func() time.Time
-	log       *slog.Logger
-	closed    atomic.Bool
+	creds      Credentials // normalized
+	policy     EndpointPolicy
+	defaultTTL time.Duration
+	transport  *http.Transport
+	client     webpushgo.HTTPClient
+	sem        chan struct{}
+	now        func() time.Time
+	log        *slog.Logger
+	closed     atomic.Bool
 }
 
 var _ channels.Sender = (*Sender)(nil)
@@ -109,13 +113,14 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return &Sender{
-		creds:     c,
-		policy:    opts.Policy,
-		transport: tr,
-		client:    &observedClient{c: hc, observe: opts.Observe},
-		sem:       make(chan struct{}, opts.MaxInFlight),
-		now:       opts.Now,
-		log:       opts.Logger,
+		creds:      c,
+		policy:     opts.Policy,
+		defaultTTL: opts.DefaultTTL,
+		transport:  tr,
+		client:     &observedClient{c: hc, observe: opts.Observe},
+		sem:        make(chan struct{}, opts.MaxInFlight),
+		now:        opts.Now,
+		log:        opts.Logger,
 	}, nil
 }
 
@@ -248,6 +253,9 @@ func (s *Sender) prepare(msg channels.Message) (Subscription, Push, *channels.Re
 	if err != nil {
 		r := channels.PermanentResult(channels.ReasonInvalidPayload, err)
 		return sub, Push{}, &r
+	}
+	if _, set := msg.Object["time_to_live"]; !set && s.defaultTTL > 0 && s.defaultTTL < DefaultTTL {
+		push.TTL = int(s.defaultTTL / time.Second)
 	}
 	return sub, push, nil
 }

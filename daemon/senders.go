@@ -1,0 +1,157 @@
+package daemon
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/channels/apns"
+	"github.com/herald-oss/herald/channels/fcm"
+	"github.com/herald-oss/herald/channels/webpush"
+	"github.com/herald-oss/herald/config"
+	"github.com/herald-oss/herald/profiles"
+)
+
+// senders builds, on first use, one channel sender per app from the app's
+// stored credentials, wrapped so a credential error pauses that app's channel.
+type senders struct {
+	apps    *profiles.AppService
+	cfg     config.Providers
+	roots   *x509.CertPool
+	log     *slog.Logger
+	paused  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+
+	mu    sync.Mutex
+	byApp map[string]*appSender
+}
+
+type appSender struct {
+	sender   *channels.Pausable
+	platform string
+	channel  string
+}
+
+func newSenders(cfg *config.Config, apps *profiles.AppService, log *slog.Logger, reg prometheus.Registerer) (*senders, error) {
+	roots, err := providerRoots(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &senders{apps: apps, cfg: cfg.Providers, roots: roots, log: log, byApp: map[string]*appSender{},
+		paused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_channel_pauses_total", Help: "Times an app's channel was paused after its provider refused Herald's credentials or environment.",
+		}, []string{"channel"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "herald_send_duration_seconds", Help: "Provider round-trip latency by channel.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"channel"}),
+	}
+	for _, ch := range []string{channels.APNs, channels.FCM, channels.WebPush} {
+		s.paused.WithLabelValues(ch)
+		s.latency.WithLabelValues(ch)
+	}
+	if reg != nil {
+		reg.MustRegister(s.paused, s.latency)
+	}
+	return s, nil
+}
+
+// providerRoots returns the system roots plus providers.ca_file, or nil (the
+// system roots) when no extra CA is configured.
+func providerRoots(cfg *config.Config) (*x509.CertPool, error) {
+	if cfg.Providers.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(cfg.Path(cfg.Providers.CAFile))
+	if err != nil {
+		return nil, fmt.Errorf("providers.ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("providers.ca_file: no PEM certificate in %s", cfg.Providers.CAFile)
+	}
+	return pool, nil
+}
+
+// webPolicy is the endpoint allow-list for Web Push subscriptions.
+func webPolicy(cfg *config.Config) webpush.EndpointPolicy {
+	return webpush.EndpointPolicy{AllowedHosts: cfg.Providers.WebPush.AllowedHosts, AllowLoopback: cfg.Providers.WebPush.AllowLoopback}
+}
+
+// For returns the sender of an app (building it on first use) and the app's platform.
+func (s *senders) For(ctx context.Context, appID string) (channels.Sender, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.byApp[appID]; a != nil {
+		return a.sender, a.platform, nil
+	}
+	app, err := s.apps.Get(ctx, appID)
+	if err != nil {
+		return nil, "", err
+	}
+	creds, err := s.apps.Credentials(ctx, appID)
+	if err != nil {
+		return nil, "", err
+	}
+	if creds == nil {
+		return nil, "", fmt.Errorf("app %s has no provider credentials", appID)
+	}
+	inner, channel, err := s.build(ctx, app.Platform, creds)
+	if err != nil {
+		return nil, "", fmt.Errorf("app %s: %w", appID, err)
+	}
+	p := channels.NewPausable(inner, appID, channel, channels.PauseOptions{
+		Cooldown: s.cfg.Pause, Logger: s.log, OnPause: func(_, ch string) { s.paused.WithLabelValues(ch).Inc() }})
+	s.byApp[appID] = &appSender{sender: p, platform: app.Platform, channel: channel}
+	return p, app.Platform, nil
+}
+
+func (s *senders) build(ctx context.Context, platform string, c *profiles.Credentials) (channels.Sender, string, error) {
+	observe := func(ch string) func(time.Duration) {
+		h := s.latency.WithLabelValues(ch)
+		return func(d time.Duration) { h.Observe(d.Seconds()) }
+	}
+	switch {
+	case platform == profiles.PlatformIOS && c.APNs != nil:
+		a := c.APNs
+		snd, err := apns.New(ctx, apns.Credentials{KeyP8: a.KeyP8, KeyID: a.KeyID, TeamID: a.TeamID,
+			CertificateP12: a.CertificateP12, CertificatePEM: a.CertificatePEM, CertificatePassword: a.CertificatePassword,
+			Topic: a.Topic, Environment: a.Environment, Host: a.Host},
+			apns.Options{RootCAs: s.roots, MaxInFlight: s.cfg.APNs.MaxInFlight, Timeout: s.cfg.APNs.Timeout,
+				Observe: observe(channels.APNs), Logger: s.log})
+		return snd, channels.APNs, err
+	case platform == profiles.PlatformAndroid && c.FCM != nil:
+		snd, err := fcm.New(ctx, fcm.Credentials{ServiceAccountJSON: c.FCM.ServiceAccountJSON, ProjectID: c.FCM.ProjectID, Endpoint: c.FCM.Endpoint},
+			fcm.Options{RootCAs: s.roots, MaxInFlight: s.cfg.FCM.MaxInFlight, Timeout: s.cfg.FCM.Timeout,
+				Observe: observe(channels.FCM), Logger: s.log})
+		return snd, channels.FCM, err
+	case platform == profiles.PlatformWeb && c.WebPush != nil:
+		w := c.WebPush
+		snd, err := webpush.New(ctx, webpush.Credentials{VAPIDPublicKey: w.VAPIDPublicKey, VAPIDPrivateKey: w.VAPIDPrivateKey, Subject: w.Subject},
+			webpush.Options{RootCAs: s.roots, MaxInFlight: s.cfg.WebPush.MaxInFlight, Timeout: s.cfg.WebPush.Timeout,
+				Policy: webpush.EndpointPolicy{AllowedHosts: s.cfg.WebPush.AllowedHosts, AllowLoopback: s.cfg.WebPush.AllowLoopback},
+				DefaultTTL: s.cfg.WebPush.DefaultTTL, Observe: observe(channels.WebPush), Logger: s.log})
+		return snd, channels.WebPush, err
+	}
+	return nil, "", fmt.Errorf("no %s credentials for a %s app", map[string]string{"ios": "APNs", "android": "FCM", "web": "Web Push"}[platform], platform)
+}
+
+// Close closes every sender built.
+func (s *senders) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, a := range s.byApp {
+		_ = a.sender.Close()
+		delete(s.byApp, id)
+	}
+}

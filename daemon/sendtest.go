@@ -1,0 +1,180 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/store"
+)
+
+// sendTest sends one message through an app's provider and prints the outcome.
+func (c *cli) sendTest(ctx context.Context, args []string) error {
+	fs := c.flags("send-test")
+	file := fs.String("c", "", "config file")
+	appID := fs.String("app", "", "app id")
+	platform := fs.String("platform", "", "ios, android or web: the one app of that platform")
+	token := fs.String("token", "", "device token (web: the subscription endpoint's last path segment, looked up among registered devices)")
+	subscription := fs.String("subscription", "", "web: the PushSubscription JSON")
+	title := fs.String("title", "Herald test", "notification title")
+	body := fs.String("body", "A test message from herald send-test", "notification body")
+	attempts := fs.Int("attempts", 3, "attempts when the provider asks to retry")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if (*appID == "") == (*platform == "") {
+		return usageErr("give --app ID or --platform ios|android|web")
+	}
+	if *token == "" && *subscription == "" {
+		return usageErr("give --token (or --subscription for web)")
+	}
+	cfg, err := c.loadConfig(c.configPath(*file))
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, c.stderr, c.env.Map)
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if pending, err := st.MigrationsPending(ctx); err != nil {
+		return err
+	} else if pending {
+		return errors.New("the database has pending migrations: run `herald migrate` first")
+	}
+	apps, err := appService(cfg, st)
+	if err != nil {
+		return err
+	}
+	if err := declareApps(ctx, cfg, apps); err != nil {
+		return err
+	}
+	app, err := pickApp(ctx, apps, *appID, *platform)
+	if err != nil {
+		return err
+	}
+	msgToken, err := resolveToken(ctx, st, app, *token, *subscription)
+	if err != nil {
+		return err
+	}
+	snd, err := newSenders(cfg, apps, log, nil)
+	if err != nil {
+		return err
+	}
+	defer snd.Close()
+	sender, _, err := snd.For(ctx, app.ID)
+	if err != nil {
+		return err
+	}
+	id := "send-test-" + fmt.Sprintf("%x", randomBytes(6))
+	object := map[string]any{"title": *title, "alert": *body} // android_push and web_push
+	if app.Platform == profiles.PlatformIOS {
+		object = map[string]any{"alert": map[string]any{"title": *title, "body": *body}} // apple_push
+	}
+	msg := channels.Message{ID: id, DispatchID: "send-test", AppID: app.ID, Token: msgToken, CollapseID: id, Object: object}
+	for n := 1; ; n++ {
+		r := sender.Send(ctx, []channels.Message{msg})[0]
+		switch {
+		case r.Outcome == channels.Delivered:
+			fmt.Fprintf(c.stdout, "delivered: app %s (%s), provider id %q\n", app.ID, app.Platform, r.ProviderID)
+			return nil
+		case r.Outcome == channels.Retry && n < *attempts:
+			wait := r.After
+			if wait <= 0 {
+				wait = time.Second
+			}
+			fmt.Fprintf(c.stdout, "attempt %d: retry after %s (%s)\n", n, wait, r.Reason)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+			continue
+		case r.Outcome == channels.DropToken:
+			fmt.Fprintf(c.stdout, "drop_token: %s: the device token is no longer valid\n", r.Reason)
+			if pruned, err := pruneTested(ctx, st, app, msgToken, r.Reason); err != nil {
+				return err
+			} else if pruned {
+				fmt.Fprintln(c.stdout, "the registered token is now marked invalid")
+			}
+		default:
+			fmt.Fprintf(c.stdout, "%s: %s\n", r.Outcome, r.Reason)
+		}
+		if r.Err != nil {
+			return fmt.Errorf("not delivered: %w", r.Err)
+		}
+		return fmt.Errorf("not delivered: %s", r.Outcome)
+	}
+}
+
+// pickApp finds the app by id, or the one app of a platform.
+func pickApp(ctx context.Context, apps *profiles.AppService, id, platform string) (*profiles.App, error) {
+	if id != "" {
+		return apps.Get(ctx, id)
+	}
+	list, err := apps.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var found []*profiles.App
+	for _, a := range list {
+		if a.Platform == platform && (a.Kinds.APNs || a.Kinds.FCM || a.Kinds.WebPush) {
+			found = append(found, a)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("no %s app with credentials", platform)
+	case 1:
+		return found[0], nil
+	}
+	var ids []string
+	for _, a := range found {
+		ids = append(ids, a.ID)
+	}
+	return nil, fmt.Errorf("several %s apps (%s): choose one with --app", platform, strings.Join(ids, ", "))
+}
+
+// resolveToken returns the token to send to: as given, or for web the
+// subscription JSON given or registered for an endpoint ending in the token.
+func resolveToken(ctx context.Context, st *store.Store, app *profiles.App, token, subscription string) (string, error) {
+	if app.Platform != profiles.PlatformWeb {
+		if token == "" {
+			return "", usageErr("--token is required for %s apps", app.Platform)
+		}
+		return token, nil
+	}
+	if subscription != "" {
+		stored, _, err := profiles.NormalizeToken(profiles.PlatformWeb, subscription)
+		if err != nil {
+			return "", fmt.Errorf("--subscription: %w", err)
+		}
+		return stored, nil
+	}
+	d, err := st.FindDevice(ctx, app.ID, token, true)
+	if err != nil {
+		return "", fmt.Errorf("no subscription of app %s registered with an endpoint ending in /%s: register it first or pass --subscription: %w", app.ID, token, err)
+	}
+	return d.Token, nil
+}
+
+// pruneTested marks a tested token invalid when a device holds it.
+func pruneTested(ctx context.Context, st *store.Store, app *profiles.App, token, reason string) (bool, error) {
+	key := token
+	if app.Platform == profiles.PlatformWeb {
+		sub, err := profiles.ParseWebSubscription(token)
+		if err != nil {
+			return false, nil
+		}
+		key = sub.Endpoint
+	} else if _, k, err := profiles.NormalizeToken(app.Platform, token); err == nil {
+		key = k
+	}
+	n, err := st.InvalidateTokens(ctx, []profiles.TokenDrop{{AppID: app.ID, TokenKey: key, Reason: reason, At: time.Now().UTC()}})
+	return n > 0, err
+}
