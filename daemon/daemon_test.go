@@ -129,6 +129,13 @@ func TestDevEndToEnd(t *testing.T) {
 	if code != 201 || body["attributes_processed"] != 1.0 {
 		t.Fatalf("track: %d %v", code, body)
 	}
+	// a Web Push subscription must point at an allowed push service (loopback is
+	// allowed in dev for the fake provider)
+	code, body = post(t, url+"/users/track", key, `{"attributes":[{"external_id":"user-1","push_tokens":[{"app_id":"dev-web",
+	  "token":"{\"endpoint\":\"https://evil.example.com/push/1\",\"keys\":{\"p256dh\":\"BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM\",\"auth\":\"tBHItJI5svbpez7KI4CCXg\"}}"}]}]}`)
+	if errs, _ := body["errors"].([]any); code != 201 || len(errs) != 1 || !strings.Contains(fmt.Sprint(errs[0]), "not allowed") {
+		t.Fatalf("subscription to a host off the allow-list: %d %v", code, body)
+	}
 	code, body = post(t, url+"/users/export/ids", key, `{"external_ids":["user-1"]}`)
 	users, _ := body["users"].([]any)
 	if code != 201 || len(users) != 1 || users[0].(map[string]any)["first_name"] != "Ada" {
