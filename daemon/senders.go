@@ -139,7 +139,7 @@ func (s *senders) build(ctx context.Context, platform string, c *profiles.Creden
 		w := c.WebPush
 		snd, err := webpush.New(ctx, webpush.Credentials{VAPIDPublicKey: w.VAPIDPublicKey, VAPIDPrivateKey: w.VAPIDPrivateKey, Subject: w.Subject},
 			webpush.Options{RootCAs: s.roots, MaxInFlight: s.cfg.WebPush.MaxInFlight, Timeout: s.cfg.WebPush.Timeout,
-				Policy: webpush.EndpointPolicy{AllowedHosts: s.cfg.WebPush.AllowedHosts, AllowLoopback: s.cfg.WebPush.AllowLoopback},
+				Policy:     webpush.EndpointPolicy{AllowedHosts: s.cfg.WebPush.AllowedHosts, AllowLoopback: s.cfg.WebPush.AllowLoopback},
 				DefaultTTL: s.cfg.WebPush.DefaultTTL, Observe: observe(channels.WebPush), Logger: s.log})
 		return snd, channels.WebPush, err
 	}
