@@ -64,6 +64,15 @@ func TestFakesAndSendTest(t *testing.T) {
 	if code, out, errs := run(t, nil, "send-test", "-c", cfgPath, "--platform", "web", "--subscription", string(sub), "--body", "Body web"); code != 0 {
 		t.Fatalf("send-test web: %d %s %s", code, out, errs)
 	}
+	// a web subscription minted on the fake can be named by its endpoint's last segment
+	var sub2 struct {
+		Endpoint string `json:"endpoint"`
+	}
+	getJSON("POST", base+"/_fake/webpush/subscribe", &sub2)
+	segment := sub2.Endpoint[strings.LastIndex(sub2.Endpoint, "/")+1:]
+	if code, out, errs := run(t, nil, "send-test", "-c", cfgPath, "--platform", "web", "--token", segment, "--body", "By segment"); code != 0 {
+		t.Fatalf("send-test web by segment: %d %s %s", code, out, errs)
+	}
 	// throttling: retried after the provider's Retry-After, then delivered
 	start := time.Now()
 	code, out, errs := run(t, nil, "send-test", "-c", cfgPath, "--platform", "ios", "--token", "throttle-1")
@@ -90,7 +99,7 @@ func TestFakesAndSendTest(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(seen["fcm"]), "Body android") {
 		t.Fatalf("FCM payload = %v", seen["fcm"])
 	}
-	if seen["webpush"]["body"] != "Body web" {
+	if seen["webpush"]["body"] != "By segment" {
 		t.Fatalf("Web Push fake did not record the decrypted body: %v", seen["webpush"])
 	}
 

@@ -2,8 +2,14 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -18,7 +24,7 @@ func (c *cli) sendTest(ctx context.Context, args []string) error {
 	file := fs.String("c", "", "config file")
 	appID := fs.String("app", "", "app id")
 	platform := fs.String("platform", "", "ios, android or web: the one app of that platform")
-	token := fs.String("token", "", "device token (web: the subscription endpoint's last path segment, looked up among registered devices)")
+	token := fs.String("token", "", "device token (web: the subscription endpoint or its last path segment, found among registered devices or on the fake push service)")
 	subscription := fs.String("subscription", "", "web: the PushSubscription JSON")
 	title := fs.String("title", "Herald test", "notification title")
 	body := fs.String("body", "A test message from herald send-test", "notification body")
@@ -58,15 +64,15 @@ func (c *cli) sendTest(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	msgToken, err := resolveToken(ctx, st, app, *token, *subscription)
-	if err != nil {
-		return err
-	}
 	snd, err := newSenders(cfg, apps, log, nil)
 	if err != nil {
 		return err
 	}
 	defer snd.Close()
+	msgToken, err := resolveToken(ctx, st, apps, snd, app, *token, *subscription)
+	if err != nil {
+		return err
+	}
 	sender, _, err := snd.For(ctx, app.ID)
 	if err != nil {
 		return err
@@ -141,8 +147,11 @@ func pickApp(ctx context.Context, apps *profiles.AppService, id, platform string
 }
 
 // resolveToken returns the token to send to: as given, or for web the
-// subscription JSON given or registered for an endpoint ending in the token.
-func resolveToken(ctx context.Context, st *store.Store, app *profiles.App, token, subscription string) (string, error) {
+// subscription JSON given, or the one whose endpoint ends in the token: first
+// among registered devices, then on the fake push service (herald fakes), whose
+// address comes from the token when it is a URL, or else from the other fake
+// apps' loopback provider addresses.
+func resolveToken(ctx context.Context, st *store.Store, apps *profiles.AppService, snd *senders, app *profiles.App, token, subscription string) (string, error) {
 	if app.Platform != profiles.PlatformWeb {
 		if token == "" {
 			return "", usageErr("--token is required for %s apps", app.Platform)
@@ -156,11 +165,66 @@ func resolveToken(ctx context.Context, st *store.Store, app *profiles.App, token
 		}
 		return stored, nil
 	}
-	d, err := st.FindDevice(ctx, app.ID, token, true)
-	if err != nil {
-		return "", fmt.Errorf("no subscription of app %s registered with an endpoint ending in /%s: register it first or pass --subscription: %w", app.ID, token, err)
+	segment, origins := token, []string(nil)
+	if u, err := url.Parse(token); err == nil && u.Scheme != "" && u.Host != "" {
+		segment = path.Base(u.Path)
+		origins = append(origins, u.Scheme+"://"+u.Host)
 	}
-	return d.Token, nil
+	if d, err := st.FindDevice(ctx, app.ID, segment, true); err == nil {
+		return d.Token, nil
+	}
+	origins = append(origins, fakeOrigins(ctx, apps)...)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: snd.roots}}}
+	for _, o := range origins {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, o+"/_fake/webpush/subscriptions/"+url.PathEscape(segment), nil)
+		res, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		data, _ := io.ReadAll(io.LimitReader(res.Body, 8192))
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			stored, _, err := profiles.NormalizeToken(profiles.PlatformWeb, string(data))
+			if err == nil {
+				return stored, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no subscription of app %s has an endpoint ending in /%s (not registered, not on a fake push service): pass --subscription", app.ID, segment)
+}
+
+// fakeOrigins returns the loopback provider origins of configured apps (the
+// apps herald fakes writes all share the fakes' address).
+func fakeOrigins(ctx context.Context, apps *profiles.AppService) []string {
+	list, err := apps.List(ctx)
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range list {
+		c, err := apps.Credentials(ctx, a.ID)
+		if err != nil || c == nil {
+			continue
+		}
+		var raw string
+		switch {
+		case c.APNs != nil:
+			raw = c.APNs.Host
+		case c.FCM != nil:
+			raw = c.FCM.Endpoint
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		ip := net.ParseIP(u.Hostname())
+		if (ip != nil && ip.IsLoopback() || u.Hostname() == "localhost") && !seen[u.Host] {
+			seen[u.Host] = true
+			out = append(out, u.Scheme+"://"+u.Host)
+		}
+	}
+	return out
 }
 
 // pruneTested marks a tested token invalid when a device holds it.

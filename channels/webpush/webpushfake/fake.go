@@ -120,6 +120,7 @@ func (f *Fake) baseURL(r *http.Request) string {
 func (f *Fake) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_fake/webpush/subscribe", f.handleSubscribe)
 	mux.HandleFunc("DELETE /_fake/webpush/subscriptions/{id}", f.handleUnsubscribe)
+	mux.HandleFunc("GET /_fake/webpush/subscriptions/{id}", f.handleGetSubscription)
 	mux.HandleFunc("POST /push/{id}", f.handlePush)
 }
 
@@ -248,6 +249,23 @@ func (f *Fake) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleGetSubscription answers a minted subscription's PushSubscription JSON,
+// so a tool holding only the endpoint's last path segment can send to it.
+func (f *Fake) handleGetSubscription(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	sub, ok := f.lookup(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, errnoNotFound, "no such subscription")
+		return
+	}
+	var out subscriptionJSON
+	out.Endpoint = f.baseURL(r) + "/push/" + id
+	out.Keys.P256dh = base64.RawURLEncoding.EncodeToString(sub.priv.PublicKey().Bytes())
+	out.Keys.Auth = base64.RawURLEncoding.EncodeToString(sub.auth)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func (f *Fake) lookup(id string) (subscription, bool) {
