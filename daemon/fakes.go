@@ -11,12 +11,10 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/herald-oss/herald/channels/apns/apnsfake"
 	"github.com/herald-oss/herald/channels/fake"
@@ -38,101 +36,74 @@ const (
 // fakeProviders runs the APNs, FCM and Web Push fakes on one TLS listener and
 // holds credentials they accept.
 type fakeProviders struct {
-	ln       net.Listener
+	l        *fake.Listener
 	base     string
 	ca       *fake.CA
 	recorder *fake.Recorder
 	web      *webpushfake.Fake
-	srv      *http.Server
 
 	p8PEM     []byte
 	saJSON    []byte
 	vapidPub  string
 	vapidPriv string
-	errc      chan error
 }
 
-// newFakeProviders listens on addr and builds the three fakes with fresh
-// credentials. Start serves them.
+// newFakeProviders builds the three fakes with fresh credentials and serves
+// them on addr.
 func newFakeProviders(addr string, log *slog.Logger) (*fakeProviders, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("fake providers: listen on %s: %w", addr, err)
-	}
-	f := &fakeProviders{ln: ln, base: "https://" + ln.Addr().String(), recorder: fake.NewRecorder(10000), errc: make(chan error, 1)}
-	if err := f.build(log); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-func (f *fakeProviders) build(log *slog.Logger) error {
-	var err error
-	if f.ca, err = fake.NewCA(); err != nil {
-		return err
-	}
-	host, _, _ := net.SplitHostPort(f.ln.Addr().String())
-	tlsCfg, err := f.ca.ServerConfig(host)
-	if err != nil {
-		return err
-	}
+	f := &fakeProviders{recorder: fake.NewRecorder(10000)}
 	// APNs: an ES256 signing key the fake trusts
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.p8PEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	apnsFake := apnsfake.New(apnsfake.Config{Keys: map[string]*ecdsa.PublicKey{fakeKeyID: &key.PublicKey}, TeamID: fakeTeamID,
-		Topics: map[string]string{fakeTopic: fakeIOS}, Recorder: f.recorder})
-	// FCM: a service account whose token_uri is the fake's OAuth endpoint
-	sa, email, pub, err := fcmfake.NewServiceAccount(fakeProject, f.base+fcmfake.DefaultTokenPath)
-	if err != nil {
-		return err
-	}
-	f.saJSON = sa
-	fcmFake := fcmfake.New(fcmfake.Config{Projects: map[string]string{fakeProject: fakeAndroid},
-		ServiceAccounts: map[string]*rsa.PublicKey{email: pub}, Recorder: f.recorder})
 	// Web Push: a VAPID pair the push service attributes to fake-web
 	if f.vapidPub, f.vapidPriv, err = webpush.GenerateVAPIDKeys(); err != nil {
-		return err
+		return nil, err
 	}
-	f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: fakeWeb}, Recorder: f.recorder, BaseURL: f.base})
-
-	mux := http.NewServeMux()
-	apnsFake.Register(mux)
-	fcmFake.Register(mux)
-	f.web.Register(mux)
-	mux.Handle("/_fake/messages", f.recorder.Handler())
-	f.srv = &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	return nil
+	var mountErr error
+	f.l, err = fake.Listen(fake.ListenOptions{Addr: addr, MaxConcurrentStreams: 1000, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
+		func(origin string, mux *http.ServeMux) {
+			f.base = origin
+			apnsfake.New(apnsfake.Config{Keys: map[string]*ecdsa.PublicKey{fakeKeyID: &key.PublicKey}, TeamID: fakeTeamID,
+				Topics: map[string]string{fakeTopic: fakeIOS}, Recorder: f.recorder}).Register(mux)
+			// FCM: a service account whose token_uri is the fake's OAuth endpoint
+			sa, email, pub, err := fcmfake.NewServiceAccount(fakeProject, origin+fcmfake.DefaultTokenPath)
+			if err != nil {
+				mountErr = err
+				return
+			}
+			f.saJSON = sa
+			fcmfake.New(fcmfake.Config{Projects: map[string]string{fakeProject: fakeAndroid},
+				ServiceAccounts: map[string]*rsa.PublicKey{email: pub}, Recorder: f.recorder}).Register(mux)
+			f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: fakeWeb}, Recorder: f.recorder, BaseURL: origin})
+			f.web.Register(mux)
+			mux.Handle("/_fake/messages", f.recorder.Handler())
+		})
+	if err != nil {
+		return nil, fmt.Errorf("fake providers: %w", err)
+	}
+	if mountErr != nil {
+		_ = f.l.Close()
+		return nil, mountErr
+	}
+	f.ca = f.l.CA
+	return f, nil
 }
 
 // Name implements component.
 func (f *fakeProviders) Name() string { return "fake-providers" }
 
-// Start serves the fakes.
-func (f *fakeProviders) Start(context.Context) error {
-	go func() {
-		if err := f.srv.ServeTLS(f.ln, "", ""); err != nil && err != http.ErrServerClosed {
-			f.errc <- err
-		}
-	}()
-	return nil
-}
+// Start implements component: the fakes serve from construction on.
+func (f *fakeProviders) Start(context.Context) error { return nil }
 
-// Stop stops serving.
-func (f *fakeProviders) Stop(ctx context.Context) error {
-	if err := f.srv.Shutdown(ctx); err != nil {
-		return f.srv.Close()
-	}
-	return nil
-}
+// Stop stops serving, waiting for requests in flight until ctx is done.
+func (f *fakeProviders) Stop(ctx context.Context) error { return f.l.Shutdown(ctx) }
 
 // credentials returns the credentials of the three fake apps.
 func (f *fakeProviders) credentials() map[string]*profiles.Credentials {

@@ -41,7 +41,7 @@ func (c *cli) fakesCmd(ctx context.Context, args []string) error {
                       fake-web, or pass it to herald send-test --platform web --subscription '<json>'
   Token words: unregistered (gone), baddevice (invalid), throttle (429 once), flaky (503 once), slow (200 ms)
 `, f.base, cacert)
-	return runComponents(ctx, log, defaultDrain, []component{f}, f.errc)
+	return runComponents(ctx, log, defaultDrain, []component{f}, f.l.Failed())
 }
 
 func trimExt(name string) string { return name[:len(name)-len(filepath.Ext(name))] }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -19,46 +18,26 @@ type Server struct {
 	URL  string
 	CA   *fake.CA
 	Fake *Fake
-	srv  *http.Server
-	done chan struct{}
+	l    *fake.Listener
 }
 
 // StartServer starts a Fake on 127.0.0.1 (a free port), serving APNs' routes
 // and the recorder at /_fake/messages. It requests (but does not require) a
 // client certificate, for certificate auth.
 func StartServer(cfg Config) (*Server, error) {
-	ca, err := fake.NewCA()
-	if err != nil {
-		return nil, fmt.Errorf("apnsfake: %w", err)
-	}
-	tlsCfg, err := ca.ServerConfig()
-	if err != nil {
-		return nil, fmt.Errorf("apnsfake: %w", err)
-	}
-	tlsCfg.ClientAuth = tls.RequestClientCert
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("apnsfake: %w", err)
-	}
 	f := New(cfg)
-	mux := http.NewServeMux()
-	f.Register(mux)
-	mux.Handle("/_fake/messages", f.Recorder().Handler())
-	srv := &http.Server{
-		Handler:           mux,
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
+	l, err := fake.Listen(fake.ListenOptions{
+		ClientAuth: tls.RequestClientCert,
 		// APNs allows 1000 concurrent streams per connection (Go's default is 250).
-		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1000},
+		MaxConcurrentStreams: 1000,
+	}, func(_ string, mux *http.ServeMux) {
+		f.Register(mux)
+		mux.Handle("/_fake/messages", f.Recorder().Handler())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apnsfake: %w", err)
 	}
-	s := &Server{URL: "https://" + ln.Addr().String(), CA: ca, Fake: f, srv: srv, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		// ServeTLS returns http.ErrServerClosed after Close; any other failure
-		// shows as failed requests.
-		_ = srv.ServeTLS(ln, "", "")
-	}()
-	return s, nil
+	return &Server{URL: l.URL, CA: l.CA, Fake: f, l: l}, nil
 }
 
 // Pool returns a certificate pool trusting the server.
@@ -71,10 +50,5 @@ func (s *Server) Recorder() *fake.Recorder { return s.Fake.Recorder() }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = s.srv.Close()
-	}
-	<-s.done
-	return err
+	return s.l.Shutdown(ctx)
 }

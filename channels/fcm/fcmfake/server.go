@@ -2,13 +2,8 @@ package fcmfake
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/herald-oss/herald/channels/fake"
 )
@@ -27,33 +22,21 @@ type Server struct {
 	// Fake is the provider behind the listener.
 	Fake *Fake
 
-	srv *http.Server
+	l *fake.Listener
 }
 
 // StartServer starts a Fake built from cfg on a loopback port. It also serves
 // the recorder at /_fake/messages. Close stops it.
 func StartServer(cfg Config) (*Server, error) {
-	ca, err := fake.NewCA()
-	if err != nil {
-		return nil, fmt.Errorf("fcmfake: %w", err)
-	}
-	tlsCfg, err := ca.ServerConfig()
-	if err != nil {
-		return nil, fmt.Errorf("fcmfake: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("fcmfake: listen: %w", err)
-	}
 	f := New(cfg)
-	mux := http.NewServeMux()
-	f.Register(mux)
-	mux.Handle("/_fake/messages", f.Recorder().Handler())
-	srv := &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: log.New(io.Discard, "", 0)} // clients that hang up mid-handshake are not news
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	base := "https://" + ln.Addr().String()
-	return &Server{URL: base, Endpoint: base + "/v1", TokenURL: base + f.TokenPath(), CA: ca, Fake: f, srv: srv}, nil
+	l, err := fake.Listen(fake.ListenOptions{}, func(_ string, mux *http.ServeMux) {
+		f.Register(mux)
+		mux.Handle("/_fake/messages", f.Recorder().Handler())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fcmfake: %w", err)
+	}
+	return &Server{URL: l.URL, Endpoint: l.URL + "/v1", TokenURL: l.URL + f.TokenPath(), CA: l.CA, Fake: f, l: l}, nil
 }
 
 // Pool returns a certificate pool trusting the server.
@@ -76,7 +59,7 @@ func (s *Server) NewServiceAccount(projectID string) (jsonKey []byte, email stri
 
 // Close stops the server and closes its connections.
 func (s *Server) Close() error {
-	if err := s.srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := s.l.Close(); err != nil {
 		return fmt.Errorf("fcmfake: close: %w", err)
 	}
 	return nil

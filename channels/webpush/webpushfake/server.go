@@ -2,13 +2,8 @@ package webpushfake
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/herald-oss/herald/channels/fake"
 )
@@ -21,35 +16,23 @@ type Server struct {
 	URL  string
 	CA   *fake.CA
 	Fake *Fake
-	srv  *http.Server
-	done chan error
+	l    *fake.Listener
 }
 
 // StartServer starts a Fake on a free loopback port; cfg.BaseURL is set to the
 // server's URL.
 func StartServer(cfg Config) (*Server, error) {
-	ca, err := fake.NewCA()
+	var f *Fake
+	l, err := fake.Listen(fake.ListenOptions{}, func(origin string, mux *http.ServeMux) {
+		cfg.BaseURL = origin
+		f = New(cfg)
+		f.Register(mux)
+		mux.Handle("/_fake/messages", f.Recorder().Handler())
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("webpushfake: %w", err)
 	}
-	tlsCfg, err := ca.ServerConfig()
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("webpushfake: listen: %w", err)
-	}
-	s := &Server{URL: "https://" + ln.Addr().String(), CA: ca, done: make(chan error, 1)}
-	cfg.BaseURL = s.URL
-	s.Fake = New(cfg)
-	mux := http.NewServeMux()
-	s.Fake.Register(mux)
-	mux.Handle("/_fake/messages", s.Fake.Recorder().Handler())
-	s.srv = &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: log.New(io.Discard, "", 0)} // handshakes cut by Close are expected
-	go func() { s.done <- s.srv.ServeTLS(ln, "", "") }()
-	return s, nil
+	return &Server{URL: l.URL, CA: l.CA, Fake: f, l: l}, nil
 }
 
 // TB is the part of testing.TB that Start uses.
@@ -81,10 +64,4 @@ func (s *Server) Recorder() *fake.Recorder { return s.Fake.Recorder() }
 func (s *Server) Subscribe(behavior string) (string, error) { return s.Fake.NewSubscription(behavior) }
 
 // Close stops the server at once, ending connections (and requests) under way.
-func (s *Server) Close() error {
-	err := s.srv.Close()
-	if serveErr := <-s.done; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		err = errors.Join(err, serveErr)
-	}
-	return err
-}
+func (s *Server) Close() error { return s.l.Close() }
