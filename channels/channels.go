@@ -3,6 +3,8 @@ package channels
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -106,7 +108,7 @@ type ProviderError struct {
 
 func (e *ProviderError) Error() string {
 	s := fmt.Sprintf("%s: status %d", e.Channel, e.Status)
-	if e.Reason != "" {
+	if e.Reason != "" && !strings.HasPrefix(e.Reason, strconv.Itoa(e.Status)) {
 		s += " " + e.Reason
 	}
 	if e.RetryAfter > 0 {

@@ -242,7 +242,8 @@ func (v *validator) providers() {
 		v.add("providers.webpush.allowed_hosts", "is empty: no web push subscription could be accepted")
 	}
 	for i, h := range p.WebPush.AllowedHosts {
-		if h == "" || strings.ContainsAny(h, "/: ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) {
+		if h == "" || strings.ContainsAny(h, "/: ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) ||
+			(strings.HasPrefix(h, "*.") && !strings.Contains(h[2:], ".")) {
 			v.add(fmt.Sprintf("providers.webpush.allowed_hosts[%d]", i), "%q is not a host name or *.domain", h)
 		}
 	}

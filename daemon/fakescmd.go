@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 )
 
@@ -24,9 +25,21 @@ func (c *cli) fakesCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	cacert := "the CA printed by the config"
+	var cacert string
 	if *out != "" {
 		cacert = filepath.Join(filepath.Dir(*out), trimExt(filepath.Base(*out))+"-ca.pem")
+	} else {
+		tmp, err := os.CreateTemp("", "herald-fakes-ca-*.pem")
+		if err != nil {
+			return err
+		}
+		_, err = tmp.Write(f.ca.PEM())
+		tmp.Close()
+		if err != nil {
+			return err
+		}
+		cacert = tmp.Name()
+		defer os.Remove(cacert)
 	}
 	fmt.Fprintf(c.stdout, `Fake providers (APNs, FCM, Web Push) on %[1]s — for tests and development only.
 `, f.base)

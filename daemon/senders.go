@@ -37,7 +37,13 @@ type appSender struct {
 	sender   *channels.Pausable
 	platform string
 	channel  string
+	version  time.Time // the app's updated_at the sender was built from
+	checked  time.Time // when that was last compared with the store
 }
+
+// recheck is how often a cached sender checks whether its app's credentials
+// changed (a changed app gets a new sender, unpaused).
+const recheck = 10 * time.Second
 
 func newSenders(cfg *config.Config, apps *profiles.AppService, log *slog.Logger, reg prometheus.Registerer) (*senders, error) {
 	roots, err := providerRoots(cfg)
@@ -88,16 +94,23 @@ func webPolicy(cfg *config.Config) webpush.EndpointPolicy {
 	return webpush.EndpointPolicy{AllowedHosts: cfg.Providers.WebPush.AllowedHosts, AllowLoopback: cfg.Providers.WebPush.AllowLoopback}
 }
 
-// For returns the sender of an app (building it on first use) and the app's platform.
+// For returns the sender of an app (building it on first use, and again when
+// the app's credentials changed) and the app's platform.
 func (s *senders) For(ctx context.Context, appID string) (channels.Sender, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a := s.byApp[appID]; a != nil {
+	now := time.Now()
+	a := s.byApp[appID]
+	if a != nil && now.Sub(a.checked) < recheck {
 		return a.sender, a.platform, nil
 	}
 	app, err := s.apps.Get(ctx, appID)
 	if err != nil {
 		return nil, "", err
+	}
+	if a != nil && app.UpdatedAt.Equal(a.version) {
+		a.checked = now
+		return a.sender, a.platform, nil
 	}
 	creds, err := s.apps.Credentials(ctx, appID)
 	if err != nil {
@@ -110,9 +123,12 @@ func (s *senders) For(ctx context.Context, appID string) (channels.Sender, strin
 	if err != nil {
 		return nil, "", fmt.Errorf("app %s: %w", appID, err)
 	}
+	if a != nil {
+		_ = a.sender.Close() // the credentials changed: the old connection goes
+	}
 	p := channels.NewPausable(inner, appID, channel, channels.PauseOptions{
 		Cooldown: s.cfg.Pause, Logger: s.log, OnPause: func(_, ch string) { s.paused.WithLabelValues(ch).Inc() }})
-	s.byApp[appID] = &appSender{sender: p, platform: app.Platform, channel: channel}
+	s.byApp[appID] = &appSender{sender: p, platform: app.Platform, channel: channel, version: app.UpdatedAt, checked: now}
 	return p, app.Platform, nil
 }
 

@@ -48,7 +48,11 @@ func (c *cli) sendTest(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if pending, err := st.MigrationsPending(ctx); err != nil {
+	if cfg.Store.AutoMigrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			return err
+		}
+	} else if pending, err := st.MigrationsPending(ctx); err != nil {
 		return err
 	} else if pending {
 		return errors.New("the database has pending migrations: run `herald migrate` first")
@@ -89,6 +93,8 @@ func (c *cli) sendTest(ctx context.Context, args []string) error {
 		case r.Outcome == channels.Delivered:
 			fmt.Fprintf(c.stdout, "delivered: app %s (%s), provider id %q\n", app.ID, app.Platform, r.ProviderID)
 			return nil
+		case r.Outcome == channels.Retry && (r.Pause || r.Reason == "channel_paused"):
+			fmt.Fprintf(c.stdout, "retry, channel paused: %s: the provider refused this app's credentials or environment\n", r.Reason)
 		case r.Outcome == channels.Retry && n < *attempts:
 			wait := r.After
 			if wait <= 0 {
