@@ -14,6 +14,7 @@ type Config struct {
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	Ingest    Ingest    `yaml:"ingest"`
 	Providers Providers `yaml:"providers"`
+	Templates Templates `yaml:"templates"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
 
@@ -167,6 +168,41 @@ type Ingest struct {
 	MaxGroupObjects int `yaml:"max_group_objects"`
 }
 
+// Templates configures Liquid rendering.
+type Templates struct {
+	ConnectedContent ConnectedContent `yaml:"connected_content"`
+}
+
+// ConnectedContent configures {% connected_content %}: the hosts templates may
+// call (outside input reaches them through template variables, so the list is
+// closed by default).
+type ConnectedContent struct {
+	// AllowedHosts are the hosts templates may call ("*.example.com" matches
+	// subdomains), on ports 80 and 443. Default: none (connected content
+	// renders empty and is logged).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AllowLoopback also allows loopback hosts on any port (tests, dev).
+	// Default: false.
+	AllowLoopback bool `yaml:"allow_loopback"`
+	// Timeout bounds one call. Default: 2s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxBodyBytes caps a response. Default: 1048576 (1 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// CacheMaxAge is how long a GET response is reused unless the tag sets
+	// :cache_max_age or :no_cache. Default: 5m (at most 4h).
+	CacheMaxAge time.Duration `yaml:"cache_max_age"`
+	// BasicAuth lists the credentials a tag names with :basic_auth NAME.
+	// Default: none.
+	BasicAuth []BasicAuth `yaml:"basic_auth"`
+}
+
+// BasicAuth is a named HTTP basic-auth credential for connected content.
+type BasicAuth struct {
+	Name         string `yaml:"name"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+}
+
 // Providers configures the connections to APNs, FCM and Web Push services.
 type Providers struct {
 	// CAFile holds extra PEM CA certificates trusted for provider connections
@@ -282,6 +318,7 @@ func Default() Config {
 		Redis:     Redis{Addr: "127.0.0.1:6379", KeyPrefix: "herald:", CheckNoEviction: true},
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
+		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{
 			Pause: 5 * time.Minute,
 			APNs:  ProviderLimits{MaxInFlight: 256, Timeout: 15 * time.Second},

@@ -152,6 +152,10 @@ func (d *decoder) node(n *yaml.Node, v reflect.Value, path string) {
 			d.fail(n, path, "expected a list, got %s", kindName(n))
 			return
 		}
+		if len(n.Content) == 0 {
+			v.Set(reflect.Zero(v.Type())) // an empty list is the same as none
+			return
+		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
 			d.node(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))

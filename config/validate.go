@@ -23,6 +23,7 @@ func (c *Config) Validate() error {
 	v.security()
 	v.ingest()
 	v.providers()
+	v.templates()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -242,11 +243,50 @@ func (v *validator) providers() {
 		v.add("providers.webpush.allowed_hosts", "is empty: no web push subscription could be accepted")
 	}
 	for i, h := range p.WebPush.AllowedHosts {
-		if h == "" || strings.ContainsAny(h, "/: ") || strings.Count(h, "*") > 1 || (strings.Contains(h, "*") && !strings.HasPrefix(h, "*.")) ||
-			(strings.HasPrefix(h, "*.") && !strings.Contains(h[2:], ".")) {
+		if !validHostPattern(h) {
 			v.add(fmt.Sprintf("providers.webpush.allowed_hosts[%d]", i), "%q is not a host name or *.domain", h)
 		}
 	}
+}
+
+func (v *validator) templates() {
+	c := &v.cfg.Templates.ConnectedContent
+	v.positive("templates.connected_content.timeout", c.Timeout)
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		v.add("templates.connected_content.max_body_bytes", "must be between 1024 and 67108864, got %d", c.MaxBodyBytes)
+	}
+	if c.CacheMaxAge < 0 || c.CacheMaxAge > 4*time.Hour {
+		v.add("templates.connected_content.cache_max_age", "must be between 0s and 4h, got %s", c.CacheMaxAge)
+	}
+	for i, h := range c.AllowedHosts {
+		if !validHostPattern(h) {
+			v.add(fmt.Sprintf("templates.connected_content.allowed_hosts[%d]", i), "%q is not a host name or *.domain", h)
+		}
+	}
+	names := map[string]bool{}
+	for i, b := range c.BasicAuth {
+		p := fmt.Sprintf("templates.connected_content.basic_auth[%d]", i)
+		switch {
+		case b.Name == "":
+			v.add(p+".name", "required")
+		case names[b.Name]:
+			v.add(p+".name", "duplicate name %q", b.Name)
+		}
+		names[b.Name] = true
+		if b.Username == "" {
+			v.add(p+".username", "required")
+		}
+		if b.PasswordFile == "" {
+			v.add(p+".password_file", "required")
+		}
+		v.fileExists(p+".password_file", b.PasswordFile)
+	}
+}
+
+// validHostPattern accepts a host name or "*.domain.tld".
+func validHostPattern(h string) bool {
+	return h != "" && !strings.ContainsAny(h, "/: ") && strings.Count(h, "*") <= 1 &&
+		(!strings.Contains(h, "*") || strings.HasPrefix(h, "*.")) && (!strings.HasPrefix(h, "*.") || strings.Contains(h[2:], "."))
 }
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
