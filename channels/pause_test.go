@@ -71,37 +71,96 @@ func TestPausableStopsSendingAfterACredentialError(t *testing.T) {
 	}
 }
 
-func TestGuardMassInvalidation(t *testing.T) {
+func TestMassInvalidationIsJudgedOverTheAppsRecentAnswers(t *testing.T) {
 	t.Parallel()
 	bad := channels.Result{Outcome: channels.DropToken, Reason: "BadDeviceToken"}
 	ok := channels.Result{Outcome: channels.Delivered}
 	isBad := func(r channels.Result) bool { return r.Reason == "BadDeviceToken" }
+	type batch struct{ bad, good int }
 	cases := []struct {
-		name        string
-		bad, good   int
-		wantRewrite bool
+		name      string
+		before    []batch // earlier batches of the app within the window
+		now       batch
+		wantPause bool
 	}{
-		{"one bad token in a small batch is pruned", 1, 2, false},
-		{"two of a hundred are pruned", 2, 98, false},
-		{"four of a hundred (over 3, under 5%) are pruned", 4, 96, false},
-		{"six of a hundred pause instead", 6, 94, true},
-		{"three of three pause instead", 3, 0, true},
+		{"one bad token in a small batch is pruned", nil, batch{1, 2}, false},
+		{"three sandbox tokens in a page of 40 of a healthy app are pruned", nil, batch{3, 37}, false},
+		{"a wrong environment: every token invalid", nil, batch{20, 0}, true},
+		{"three of three invalid with nothing delivered pauses", nil, batch{3, 0}, true},
+		{"a small batch of a healthy app is judged with its history", []batch{{0, 500}}, batch{3, 0}, false},
+		{"a small batch after a run of invalid answers pauses", []batch{{10, 0}}, batch{1, 0}, true},
 	}
 	for _, c := range cases {
-		results := append(repeat(c.bad, bad), repeat(c.good, ok)...)
-		rewrote := channels.GuardMassInvalidation(results, isBad)
-		if rewrote != c.wantRewrite {
-			t.Errorf("%s: rewrote = %v", c.name, rewrote)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var current []channels.Result
+		inner := &scripted{results: func(int) []channels.Result { return current }}
+		p := channels.NewPausable(inner, "app", channels.APNs, channels.PauseOptions{Now: func() time.Time { return now }, IsInvalid: isBad})
+		var got []channels.Result
+		for _, b := range append(c.before, c.now) {
+			current = append(repeat(b.bad, bad), repeat(b.good, ok)...)
+			got = p.Send(context.Background(), make([]channels.Message, len(current)))
+			now = now.Add(time.Second)
+		}
+		current = got // the last batch's results
+		paused, _, _ := p.Paused()
+		if paused != c.wantPause {
+			t.Errorf("%s: paused = %v", c.name, paused)
 			continue
 		}
-		for i, r := range results[:c.bad] {
-			if c.wantRewrite && (r.Outcome != channels.Retry || !r.Pause) {
-				t.Errorf("%s: result %d = %+v", c.name, i, r)
+		for i, r := range current[:c.now.bad] {
+			if c.wantPause && (r.Outcome != channels.Retry || r.After <= 0) {
+				t.Errorf("%s: result %d = %+v, want a paused retry", c.name, i, r)
 			}
-			if !c.wantRewrite && r.Outcome != channels.DropToken {
-				t.Errorf("%s: result %d = %+v", c.name, i, r)
+			if !c.wantPause && r.Outcome != channels.DropToken {
+				t.Errorf("%s: result %d = %+v, want drop_token", c.name, i, r)
 			}
 		}
+	}
+}
+
+func TestPerTokenCredentialRefusals(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	forbidden := channels.Result{Outcome: channels.Retry, Pause: true, Reason: "403 Forbidden"}
+	var current []channels.Result
+	inner := &scripted{results: func(int) []channels.Result { return current }}
+	p := channels.NewPausable(inner, "web", channels.WebPush, channels.PauseOptions{Now: func() time.Time { return now },
+		PerToken: func(r channels.Result) bool { return r.Reason == "403 Forbidden" }})
+	// a subscription made with an old VAPID key while the app's others deliver: dropped
+	current = []channels.Result{{Outcome: channels.Delivered}, forbidden}
+	got := p.Send(context.Background(), make([]channels.Message, 2))
+	if got[1].Outcome != channels.DropToken {
+		t.Fatalf("lone 403 among deliveries = %+v", got[1])
+	}
+	if paused, _, _ := p.Paused(); paused {
+		t.Fatal("a per-subscription refusal paused the app")
+	}
+	// every answer refused and nothing delivered for this app: its credentials are wrong
+	q := channels.NewPausable(inner, "web2", channels.WebPush, channels.PauseOptions{Now: func() time.Time { return now },
+		PerToken: func(r channels.Result) bool { return r.Reason == "403 Forbidden" }})
+	current = []channels.Result{forbidden, forbidden}
+	got = q.Send(context.Background(), make([]channels.Message, 2))
+	if paused, _, _ := q.Paused(); !paused || got[0].Outcome != channels.Retry || got[0].After != 5*time.Minute {
+		t.Fatalf("all refused: paused %v, result %+v", paused, got[0])
+	}
+}
+
+func TestConcurrentPauseIsOnePause(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pauses := 0
+	inner := &scripted{results: func(n int) []channels.Result {
+		return repeat(n, channels.Result{Outcome: channels.Retry, Pause: true, Reason: "InvalidProviderToken"})
+	}}
+	p := channels.NewPausable(inner, "app", channels.APNs, channels.PauseOptions{Now: func() time.Time { return now },
+		Cooldown: time.Minute, OnPause: func(string, string) { pauses++ }})
+	first := p.Send(context.Background(), make([]channels.Message, 1))
+	// a batch that was already in flight when the pause began does not extend it
+	now = now.Add(30 * time.Second)
+	p.Resume()
+	p.Send(context.Background(), make([]channels.Message, 1))
+	if pauses != 2 || first[0].After != time.Minute {
+		t.Fatalf("pauses %d, first after %s", pauses, first[0].After)
 	}
 }
 
@@ -109,6 +168,7 @@ func TestParseRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	cases := map[string]time.Duration{"": 0, "7": 7 * time.Second, "0": 0, "-3": 0, "junk": 0, "999999": time.Hour,
+		"9223372037": time.Hour, "99999999999999999999": 0,
 		"Thu, 01 Jan 2026 12:00:30 GMT": 30 * time.Second, "Thu, 01 Jan 2026 11:00:00 GMT": 0}
 	for in, want := range cases {
 		if got := channels.ParseRetryAfter(in, now); got != want {

@@ -20,7 +20,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return min(time.Duration(secs)*time.Second, maxRetryAfter)
+		if secs >= int(maxRetryAfter/time.Second) {
+			return maxRetryAfter // before multiplying: a huge value must not overflow
+		}
+		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

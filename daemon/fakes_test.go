@@ -118,7 +118,7 @@ func TestFakesAndSendTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := profiles.NewService(st, profiles.Options{})
-	req, _ := profiles.DecodeTrack(strings.NewReader(`{"attributes":[{"external_id":"u","push_tokens":[{"app_id":"fake-android","token":"unregistered-7"}]}]}`), time.Now(), profiles.DefaultLimits())
+	req, _ := profiles.DecodeTrack(strings.NewReader(`{"attributes":[{"external_id":"u","push_tokens":[{"app_id":"fake-android","token":"unregistered-7"},{"app_id":"fake-ios","token":"baddevice-8"}]}]}`), time.Now(), profiles.DefaultLimits())
 	if _, err := svc.Track(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +126,11 @@ func TestFakesAndSendTest(t *testing.T) {
 	code, out, _ = run(t, nil, "send-test", "-c", cfgPath, "--app", "fake-android", "--token", "unregistered-7")
 	if code != 1 || !strings.Contains(out, "drop_token") || !strings.Contains(out, "marked invalid") {
 		t.Fatalf("send-test to a dead token: %d %s", code, out)
+	}
+	// a token APNs calls bad for this app is reported but not pruned by a one-off test
+	code, out, _ = run(t, nil, "send-test", "-c", cfgPath, "--app", "fake-ios", "--token", "baddevice-8")
+	if code != 1 || !strings.Contains(out, "drop_token") || !strings.Contains(out, "is kept") {
+		t.Fatalf("send-test to a bad device token: %d %s", code, out)
 	}
 	st, err = openStore(ctx, &cfg, nil)
 	if err != nil {
@@ -135,5 +140,8 @@ func TestFakesAndSendTest(t *testing.T) {
 	d, err := st.FindDevice(ctx, "fake-android", "unregistered-7", false)
 	if err != nil || d.Valid() || d.InvalidReason != "UNREGISTERED" {
 		t.Fatalf("dead token after send-test: %+v %v", d, err)
+	}
+	if d, err := st.FindDevice(ctx, "fake-ios", "baddevice-8", false); err != nil || !d.Valid() {
+		t.Fatalf("bad device token after send-test: %+v %v", d, err)
 	}
 }

@@ -2,7 +2,10 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,11 +37,13 @@ type senders struct {
 }
 
 type appSender struct {
+	mu       sync.Mutex // held while the app's sender is looked up or built
 	sender   *channels.Pausable
 	platform string
 	channel  string
-	version  time.Time // the app's updated_at the sender was built from
-	checked  time.Time // when that was last compared with the store
+	digest   [sha256.Size]byte // of the platform and credentials the sender was built from
+	err      error             // the last build's failure, served until the next check
+	checked  time.Time         // when the store was last read
 }
 
 // recheck is how often a cached sender checks whether its app's credentials
@@ -80,8 +85,8 @@ func providerRoots(cfg *config.Config) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("providers.ca_file: %w", err)
 	}
 	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
+	if err != nil {
+		return nil, fmt.Errorf("providers.ca_file: the system roots, to which it is added, cannot be loaded: %w", err)
 	}
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("providers.ca_file: no PEM certificate in %s", cfg.Providers.CAFile)
@@ -95,41 +100,109 @@ func webPolicy(cfg *config.Config) webpush.EndpointPolicy {
 }
 
 // For returns the sender of an app (building it on first use, and again when
-// the app's credentials changed) and the app's platform.
+// the app's credentials changed) and the app's platform. Lookups of one app are
+// serialized; other apps are not held up by a slow build. A failed build is
+// remembered for the recheck interval; when the store cannot be read, the
+// sender already built is served.
 func (s *senders) For(ctx context.Context, appID string) (channels.Sender, string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
 	a := s.byApp[appID]
-	if a != nil && now.Sub(a.checked) < recheck {
+	if a == nil {
+		a = &appSender{}
+		s.byApp[appID] = a
+	}
+	s.mu.Unlock()
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	if now.Sub(a.checked) < recheck && (a.sender != nil || a.err != nil) {
+		if a.sender == nil {
+			return nil, "", a.err
+		}
 		return a.sender, a.platform, nil
 	}
-	app, err := s.apps.Get(ctx, appID)
-	if err != nil {
-		return nil, "", err
+	app, creds, err := s.load(ctx, appID)
+	switch {
+	case errors.Is(err, profiles.ErrNotFound):
+		s.evict(appID, a)
+		return nil, "", fmt.Errorf("app %s: %w", appID, err)
+	case err != nil && a.sender != nil:
+		s.log.Warn("senders: cannot read the app's credentials; using the sender already built", "app_id", appID, "err", err)
+		a.checked = now
+		return a.sender, a.platform, nil
+	case err != nil:
+		return nil, "", err // not cached: the store may answer the next call
 	}
-	if a != nil && app.UpdatedAt.Equal(a.version) {
+	digest := credentialsDigest(app.Platform, creds)
+	if a.sender != nil && digest == a.digest {
 		a.checked = now
 		return a.sender, a.platform, nil
 	}
-	creds, err := s.apps.Credentials(ctx, appID)
-	if err != nil {
-		return nil, "", err
+	if a.sender != nil {
+		_ = a.sender.Close() // the credentials changed: the old connection goes
+		a.sender = nil
 	}
-	if creds == nil {
-		return nil, "", fmt.Errorf("app %s has no provider credentials", appID)
-	}
+	a.digest, a.checked, a.platform = digest, now, app.Platform
 	inner, channel, err := s.build(ctx, app.Platform, creds)
 	if err != nil {
-		return nil, "", fmt.Errorf("app %s: %w", appID, err)
+		a.err = fmt.Errorf("app %s: %w", appID, err)
+		return nil, "", a.err
 	}
-	if a != nil {
-		_ = a.sender.Close() // the credentials changed: the old connection goes
+	a.err, a.channel = nil, channel
+	a.sender = channels.NewPausable(inner, appID, channel, s.pauseOptions(channel))
+	return a.sender, a.platform, nil
+}
+
+// load reads an app and its credentials.
+func (s *senders) load(ctx context.Context, appID string) (*profiles.App, *profiles.Credentials, error) {
+	app, err := s.apps.Get(ctx, appID)
+	if err != nil {
+		return nil, nil, err
 	}
-	p := channels.NewPausable(inner, appID, channel, channels.PauseOptions{
-		Cooldown: s.cfg.Pause, Logger: s.log, OnPause: func(_, ch string) { s.paused.WithLabelValues(ch).Inc() }})
-	s.byApp[appID] = &appSender{sender: p, platform: app.Platform, channel: channel, version: app.UpdatedAt, checked: now}
-	return p, app.Platform, nil
+	creds, err := s.apps.Credentials(ctx, appID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if creds == nil {
+		return nil, nil, fmt.Errorf("app %s has no provider credentials", appID)
+	}
+	return app, creds, nil
+}
+
+// evict forgets a deleted app, closing its sender. The caller holds a.mu.
+func (s *senders) evict(appID string, a *appSender) {
+	if a.sender != nil {
+		_ = a.sender.Close()
+		a.sender = nil
+	}
+	s.mu.Lock()
+	if s.byApp[appID] == a {
+		delete(s.byApp, appID)
+	}
+	s.mu.Unlock()
+}
+
+// credentialsDigest identifies what a sender is built from. The app's
+// updated_at is no use: declaring the config's apps bumps it at every start.
+func credentialsDigest(platform string, c *profiles.Credentials) [sha256.Size]byte {
+	b, _ := json.Marshal(c) // plain structs of strings: cannot fail
+	return sha256.Sum256(append([]byte(platform+"\x00"), b...))
+}
+
+// pauseOptions says, per channel, which answers Pausable weighs.
+func (s *senders) pauseOptions(channel string) channels.PauseOptions {
+	o := channels.PauseOptions{Cooldown: s.cfg.Pause, Logger: s.log,
+		OnPause: func(_, ch string) { s.paused.WithLabelValues(ch).Inc() }}
+	switch channel {
+	case channels.APNs:
+		o.IsInvalid = apns.IsInvalidToken
+	case channels.FCM:
+		o.IsInvalid = fcm.IsInvalidToken
+	case channels.WebPush:
+		o.PerToken = webpush.IsVAPIDRefusal
+	}
+	return o
 }
 
 func (s *senders) build(ctx context.Context, platform string, c *profiles.Credentials) (channels.Sender, string, error) {
@@ -165,9 +238,15 @@ func (s *senders) build(ctx context.Context, platform string, c *profiles.Creden
 // Close closes every sender built.
 func (s *senders) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, a := range s.byApp {
-		_ = a.sender.Close()
-		delete(s.byApp, id)
+	all := s.byApp
+	s.byApp = map[string]*appSender{}
+	s.mu.Unlock()
+	for _, a := range all {
+		a.mu.Lock()
+		if a.sender != nil {
+			_ = a.sender.Close()
+			a.sender = nil
+		}
+		a.mu.Unlock()
 	}
 }

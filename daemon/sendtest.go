@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/channels/fcm"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/store"
 )
@@ -109,7 +110,11 @@ func (c *cli) sendTest(ctx context.Context, args []string) error {
 			continue
 		case r.Outcome == channels.DropToken:
 			fmt.Fprintf(c.stdout, "drop_token: %s: the device token is no longer valid\n", r.Reason)
-			if pruned, err := pruneTested(ctx, st, app, msgToken, r.Reason); err != nil {
+			if !unregistered(r) {
+				// a one-off test may use a token of another environment or app:
+				// only the provider's "this device is gone" prunes the record
+				fmt.Fprintln(c.stdout, "the registered token is kept: only an unregistered answer prunes it from a test send")
+			} else if pruned, err := pruneTested(ctx, st, app, msgToken, r.Reason); err != nil {
 				return err
 			} else if pruned {
 				fmt.Fprintln(c.stdout, "the registered token is now marked invalid")
@@ -231,6 +236,18 @@ func fakeOrigins(ctx context.Context, apps *profiles.AppService) []string {
 		}
 	}
 	return out
+}
+
+// unregistered reports whether a provider said the device or subscription is
+// gone (APNs 410 Unregistered, FCM UNREGISTERED, Web Push 404/410), as opposed
+// to the token not being valid for what was tried.
+func unregistered(r channels.Result) bool {
+	var perr *channels.ProviderError
+	if !errors.As(r.Err, &perr) {
+		return false
+	}
+	return perr.Status == http.StatusGone || perr.Reason == fcm.CodeUnregistered ||
+		(perr.Channel == channels.WebPush && perr.Status == http.StatusNotFound)
 }
 
 // pruneTested marks a tested token invalid when a device holds it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // aps is the "aps" dictionary. Badge and RelevanceScore are pointers because 0
@@ -67,30 +68,43 @@ func (al *apsAlert) field(key string) (*string, *[]string) {
 	return nil, nil
 }
 
-func (al *apsAlert) empty() bool {
-	return al.ActionLocKey == "" && al.Body == "" && al.LaunchImage == "" && len(al.LocArgs) == 0 && al.LocKey == "" &&
-		al.Subtitle == "" && len(al.SubtitleLocArgs) == 0 && al.SubtitleLocKey == "" && al.Title == "" &&
-		len(al.TitleLocArgs) == 0 && al.TitleLocKey == ""
+// visible reports whether the alert shows any text: a title, subtitle or body,
+// literal or localized. Launch image, action button or arguments alone show
+// nothing.
+func (al *apsAlert) visible() bool {
+	return strings.TrimSpace(al.Title) != "" || strings.TrimSpace(al.Subtitle) != "" || strings.TrimSpace(al.Body) != "" ||
+		al.TitleLocKey != "" || al.SubtitleLocKey != "" || al.LocKey != ""
 }
 
-// buildAlert returns the aps alert: a string, a dictionary, or nil.
-func buildAlert(obj map[string]any) (any, error) {
+// buildAlert returns the aps alert: a string, a dictionary, or nil. blank
+// reports an alert that was given but shows no text (an empty or blank
+// string, an object without title, subtitle or body): the alert is then nil,
+// and only a background push may go on without it.
+func buildAlert(obj map[string]any) (alert any, blank bool, err error) {
 	subtitle, hasSubtitle, err := fieldString(obj, "subtitle")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	hasSubtitle = hasSubtitle && subtitle != ""
 	v := obj["alert"]
 	switch alert := v.(type) {
 	case nil:
-		if hasSubtitle && subtitle != "" {
-			return &apsAlert{Subtitle: subtitle}, nil
+		if hasSubtitle {
+			return &apsAlert{Subtitle: subtitle}, false, nil
 		}
-		return nil, nil
+		return nil, false, nil
 	case string:
-		if hasSubtitle && subtitle != "" {
-			return &apsAlert{Body: alert, Subtitle: subtitle}, nil
+		if hasSubtitle {
+			out := &apsAlert{Body: alert, Subtitle: subtitle}
+			if !out.visible() {
+				return nil, true, nil
+			}
+			return out, false, nil
 		}
-		return alert, nil
+		if strings.TrimSpace(alert) == "" {
+			return nil, true, nil
+		}
+		return alert, false, nil
 	case map[string]any:
 		out := &apsAlert{}
 		for k := range alert {
@@ -103,18 +117,18 @@ func buildAlert(obj map[string]any) (any, error) {
 				*list, _, err = fieldStrings(alert, k)
 			}
 			if err != nil {
-				return nil, fmt.Errorf("alert: %w", err)
+				return nil, false, fmt.Errorf("alert: %w", err)
 			}
 		}
 		if out.Subtitle == "" {
 			out.Subtitle = subtitle
 		}
-		if out.empty() {
-			return nil, nil
+		if !out.visible() {
+			return nil, true, nil
 		}
-		return out, nil
+		return out, false, nil
 	}
-	return nil, fmt.Errorf("%w: alert must be a string or an object, not %T", ErrInvalidPayload, v)
+	return nil, false, fmt.Errorf("%w: alert must be a string or an object, not %T", ErrInvalidPayload, v)
 }
 
 // encodeBody writes the payload: "aps", Herald's ids (when set) and the

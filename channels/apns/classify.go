@@ -21,6 +21,10 @@ const (
 	ReasonCanceled       = "canceled"
 	ReasonTransportError = "transport_error"
 	ReasonSenderClosed   = "sender_closed"
+	// ReasonInvalidTokenFormat is a token Herald refuses without asking APNs
+	// (empty, too long, or with characters a device token never has): DropToken,
+	// but not counted by IsInvalidToken.
+	ReasonInvalidTokenFormat = "invalid_token_format"
 )
 
 // Answer is APNs' answer to one notification, as the classifier needs it.
@@ -114,8 +118,11 @@ func ClassifyError(err error, token string) channels.Result {
 		Err: &channels.ProviderError{Channel: channels.APNs, Reason: reason, Err: err}}
 }
 
-// IsInvalidToken reports a result that would prune a token as invalid for this
-// app (not as unregistered): the predicate of the mass-invalidation guard.
+// IsInvalidToken reports a result that would prune a token because APNs said
+// it is invalid for this app (BadDeviceToken, DeviceTokenNotForTopic): the
+// predicate of the mass-invalidation guard (channels.Pausable). Neither an
+// unregistered token (always trusted) nor one Herald refused itself
+// (ReasonInvalidTokenFormat: APNs was not asked) counts.
 func IsInvalidToken(r channels.Result) bool {
 	return r.Outcome == channels.DropToken &&
 		(r.Reason == apns2.ReasonBadDeviceToken || r.Reason == apns2.ReasonDeviceTokenNotForTopic)

@@ -123,10 +123,17 @@ func (c Credentials) validate() (string, error) {
 	return host, errors.Join(problems...)
 }
 
+// idleConnTimeout closes an APNs connection that has carried no request for
+// this long. apns2's transport sets none, and its PINGs keep an idle connection
+// up forever; Close closes the sender's connections itself, so this is only a
+// backstop (a connection left busy past Close's wait).
+const idleConnTimeout = 5 * time.Minute
+
 // newClient builds the app's one APNs client (and its shared token for token
 // auth), keeping the HTTP/2 transport apns2 makes (PING health checks after
-// 15 s idle) with opts' roots, and a transport hook that reads Retry-After.
-func newClient(c Credentials, host string, opts Options) (*apns2.Client, *token.Token, error) {
+// 15 s idle) with opts' roots, an IdleConnTimeout and dial's connections, and
+// a transport hook that reads Retry-After.
+func newClient(c Credentials, host string, opts Options, dial *conns) (*apns2.Client, *token.Token, error) {
 	var client *apns2.Client
 	var tok *token.Token
 	if c.KeyP8 != "" {
@@ -161,6 +168,10 @@ func newClient(c Credentials, host string, opts Options) (*apns2.Client, *token.
 	if !ok {
 		return nil, nil, fmt.Errorf("apns: unexpected transport %T", client.HTTPClient.Transport)
 	}
+	if tr.IdleConnTimeout == 0 {
+		tr.IdleConnTimeout = idleConnTimeout
+	}
+	tr.DialTLSContext = dial.dial
 	if opts.RootCAs != nil {
 		cfg := &tls.Config{}
 		if tr.TLSClientConfig != nil {

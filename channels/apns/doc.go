@@ -20,10 +20,18 @@
 //	                                            Retry with Pause (credentials or environment)
 //	other 4xx, 413                              Permanent
 //
-// When more than 5 % of a batch (and at least 3 messages) comes back as an
-// invalid token, the batch is retried and the channel paused instead of pruning
-// every token (channels.GuardMassInvalidation): that pattern means a wrong
-// environment or topic, not dead devices.
+// A token that cannot be a device token (empty, over 200 bytes, or with
+// characters outside letters, digits, '-', '_' and '.') is never sent:
+// DropToken with Herald's reason invalid_token_format.
+//
+// The sender does not guard against mass invalidation itself: the app's
+// channels.Pausable does, over a window, with IsInvalidToken (APNs'
+// BadDeviceToken and DeviceTokenNotForTopic answers) as its predicate — many
+// such answers at once mean a wrong environment or topic, not dead devices.
+//
+// Close waits (at most Options.Timeout) for running sends, then closes every
+// connection the client opened, so none is left open; an idle connection also
+// closes after 5 minutes without a request.
 //
 // The apnsfake subpackage is a fake APNs that speaks the same protocol for
 // tests, benchmarks and dev mode.

@@ -44,14 +44,17 @@ type Payload struct {
 // Braze SDK keys ab_uri, ab_use_webview and ab.att (rich media). The collapse
 // id is msg.CollapseID, or the object's collapse_id when that is empty. A
 // content-available push with no alert, badge or sound is a background push of
-// priority 5. Every error wraps ErrInvalidPayload, including a body over
-// MaxPayloadSize, which names the size and the limit.
+// priority 5. An alert given but blank (an empty string, an object without
+// title, subtitle or body) is refused unless the push is a background one
+// (content-available, or push_type background), where it is left out; a
+// negative badge is refused. Every error wraps ErrInvalidPayload, including a
+// body over MaxPayloadSize, which names the size and the limit.
 func BuildPayload(msg channels.Message, now time.Time) (Payload, error) {
 	obj := msg.Object
 	var p Payload
 	var a aps
 
-	alert, err := buildAlert(obj)
+	alert, blankAlert, err := buildAlert(obj)
 	if err != nil {
 		return p, err
 	}
@@ -59,6 +62,9 @@ func BuildPayload(msg channels.Message, now time.Time) (Payload, error) {
 	if n, ok, err := fieldInt(obj, "badge"); err != nil {
 		return p, err
 	} else if ok {
+		if n < 0 {
+			return p, fmt.Errorf("%w: badge %d is negative", ErrInvalidPayload, n)
+		}
 		a.Badge = &n
 	}
 	if v, ok := obj["sound"]; ok && v != nil {
@@ -81,6 +87,9 @@ func BuildPayload(msg channels.Message, now time.Time) (Payload, error) {
 	}
 	if contentAvailable {
 		a.ContentAvailable = 1
+	}
+	if blankAlert && !contentAvailable && !explicitBackground(obj) {
+		return p, fmt.Errorf("%w: the alert is empty (no title, subtitle or body); only a background push (content-available) may leave it empty", ErrInvalidPayload)
 	}
 	mutable, _, err := fieldBool(obj, "mutable_content")
 	if err != nil {
@@ -129,6 +138,12 @@ func BuildPayload(msg channels.Message, now time.Time) (Payload, error) {
 	}
 	p.Body = body
 	return p, nil
+}
+
+// explicitBackground reports a push_type of background.
+func explicitBackground(obj map[string]any) bool {
+	t, _ := obj["push_type"].(string)
+	return apns2.EPushType(t) == apns2.PushTypeBackground
 }
 
 // buildCustom returns the payload's top-level custom data; a rich-media asset

@@ -204,6 +204,20 @@ func TestBuildPayloadRejects(t *testing.T) {
 		"expiry negative":    `{"alert":"x","expiry":-5}`,
 		"content-available":  `{"content-available":"yes"}`,
 		"collapse_id":        `{"alert":"x","collapse_id":"` + strings.Repeat("c", 65) + `"}`,
+		// A blank alert is refused unless the push is a background one.
+		"alert empty":                 `{"alert":""}`,
+		"alert blank":                 `{"alert":" \n\t"}`,
+		"alert empty with badge":      `{"alert":"","badge":1}`,
+		"alert empty with sound":      `{"alert":"","sound":"default"}`,
+		"alert empty, not background": `{"alert":"","content-available":false,"badge":1}`,
+		"alert object empty":          `{"alert":{"title":"","body":""}}`,
+		"alert object empty, sound":   `{"alert":{"title":"","body":""},"sound":"default","badge":2}`,
+		"alert object no text":        `{"alert":{"title":" ","body":"","launch_image":"a.png","action_loc_key":"OPEN"},"badge":1}`,
+		"alert object {}":             `{"alert":{},"badge":1}`,
+		"alert empty and subtitle":    `{"alert":"","subtitle":" "}`,
+		// A negative badge.
+		"badge negative":      `{"alert":"x","badge":-1}`,
+		"badge negative text": `{"badge":"-3"}`,
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -216,13 +230,72 @@ func TestBuildPayloadRejects(t *testing.T) {
 	}
 }
 
-func TestBuildPayloadSizeLimit(t *testing.T) {
+func TestBuildPayloadBlankAlert(t *testing.T) {
 	t.Parallel()
-	base, err := BuildPayload(message("m1", "t", map[string]any{"alert": ""}), goldenNow)
+	// A background push may carry a blank alert: it is left out, and the push
+	// stays a background push.
+	for _, in := range []string{
+		`{"alert":"","content-available":true}`,
+		`{"alert":"  ","content-available":"true","extra":{"sync":"inbox"}}`,
+		`{"alert":{"title":"","body":""},"content-available":true}`,
+	} {
+		p, err := BuildPayload(message("m", "t", object(t, in)), goldenNow)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		_, a := decodeBody(t, p)
+		if _, ok := a["alert"]; ok || p.PushType != apns2.PushTypeBackground || p.Priority != 5 || a["content-available"] != 1.0 {
+			t.Errorf("%s: push type %s priority %d aps %v; want a background push without alert", in, p.PushType, p.Priority, a)
+		}
+	}
+	// A blank alert with push_type background is accepted too; with a badge
+	// it is then a badge update.
+	p, err := BuildPayload(message("m", "t", object(t, `{"alert":"","push_type":"background","badge":0}`)), goldenNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fill := MaxPayloadSize - len(base.Body)
+	if _, a := decodeBody(t, p); a["alert"] != nil || a["badge"] != 0.0 || p.PushType != apns2.PushTypeBackground {
+		t.Errorf("push_type background: push type %s aps %v", p.PushType, a)
+	}
+	// An alert with any text is not blank: a subtitle, or a localized title
+	// or body, alone is enough.
+	for _, in := range []string{
+		`{"alert":"","subtitle":"sub"}`,
+		`{"alert":{"title":"","body":"","subtitle":"sub"}}`,
+		`{"alert":{"title":"","body":""},"subtitle":"sub"}`,
+		`{"alert":{"loc_key":"GAME_INVITE","loc_args":["Jenna"]}}`,
+		`{"alert":{"title_loc_key":"T"}}`,
+		`{"alert":{"title":"t","body":""}}`,
+		`{"alert":{"title":"","body":"b"}}`,
+		`{"badge":3}`,
+	} {
+		p, err := BuildPayload(message("m", "t", object(t, in)), goldenNow)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if _, a := decodeBody(t, p); a["alert"] == nil && in != `{"badge":3}` {
+			t.Errorf("%s: the alert was left out: %s", in, p.Body)
+		}
+	}
+	// The refusal names the problem.
+	_, err = BuildPayload(message("m", "t", object(t, `{"alert":"","badge":1}`)), goldenNow)
+	if !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), "alert is empty") {
+		t.Errorf("blank alert: %v", err)
+	}
+	if _, err := BuildPayload(message("m", "t", object(t, `{"alert":"x","badge":-2}`)), goldenNow); !errors.Is(err, ErrInvalidPayload) || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("negative badge: %v", err)
+	}
+}
+
+func TestBuildPayloadSizeLimit(t *testing.T) {
+	t.Parallel()
+	base, err := BuildPayload(message("m1", "t", map[string]any{"alert": "x"}), goldenNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := MaxPayloadSize - len(base.Body) + 1 // the base's alert is one byte
 	p, err := BuildPayload(message("m1", "t", map[string]any{"alert": strings.Repeat("x", fill)}), goldenNow)
 	if err != nil || len(p.Body) != MaxPayloadSize {
 		t.Fatalf("a body of exactly %d bytes: %d bytes, %v", MaxPayloadSize, len(p.Body), err)

@@ -27,6 +27,7 @@ const TokenRefresh = 40 * time.Minute
 // It is safe for concurrent use.
 type Sender struct {
 	client  *apns2.Client
+	conns   *conns       // the client's open connections
 	tok     *token.Token // nil for certificate auth
 	signed  atomic.Int64 // when tok was last signed, by now (unix ns)
 	topic   string
@@ -34,7 +35,14 @@ type Sender struct {
 	now     func() time.Time
 	observe func(time.Duration)
 	log     *slog.Logger
+	timeout time.Duration // Options.Timeout: bounds a request, so Close's wait
 	closed  atomic.Bool
+
+	// mu guards sending and idle: Close waits for the Send calls running when
+	// it is called, so that their connections can be closed once idle.
+	mu      sync.Mutex
+	sending int           // Send calls running
+	idle    chan struct{} // closed when the sender is closed and sending is 0
 }
 
 var _ channels.Sender = (*Sender)(nil)
@@ -49,14 +57,16 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if err != nil {
 		return nil, fmt.Errorf("apns: %w", err)
 	}
-	client, tok, err := newClient(creds, host, opts)
+	dial := newConns()
+	client, tok, err := newClient(creds, host, opts, dial)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sender{
-		client: client, tok: tok, topic: strings.TrimSpace(creds.Topic),
+		client: client, conns: dial, tok: tok, topic: strings.TrimSpace(creds.Topic),
 		work: newWorkers(opts.MaxInFlight),
 		now:  opts.Now, observe: opts.Observe, log: opts.Logger,
+		timeout: opts.Timeout, idle: make(chan struct{}),
 	}
 	s.signed.Store(opts.Now().UnixNano())
 	return s, nil
@@ -66,6 +76,13 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 // and returns their results in order. It never retries.
 func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.Result {
 	results := make([]channels.Result, len(msgs))
+	if !s.enter() {
+		for i := range results {
+			results[i] = closedResult()
+		}
+		return results
+	}
+	defer s.leave()
 	var wg sync.WaitGroup
 	for i := range msgs {
 		if s.closed.Load() {
@@ -87,11 +104,30 @@ func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.R
 		}
 	}
 	wg.Wait()
-	if channels.GuardMassInvalidation(results, IsInvalidToken) {
-		s.log.Warn("apns: too many tokens of one batch reported invalid; retrying them and pausing instead of pruning",
-			"topic", s.topic, "batch", len(results))
-	}
+	// No mass-invalidation guard here: the app's channels.Pausable weighs
+	// invalid tokens over a window, with IsInvalidToken as its predicate.
 	return results
+}
+
+// enter counts a Send call in, unless the sender is closed.
+func (s *Sender) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.sending++
+	return true
+}
+
+// leave counts a Send call out; the last one out after Close wakes Close.
+func (s *Sender) leave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sending--
+	if s.sending == 0 && s.closed.Load() {
+		close(s.idle)
+	}
 }
 
 // send sends one message.
@@ -124,8 +160,10 @@ func (s *Sender) prepare(m channels.Message, now time.Time) (*apns2.Notification
 		return nil, channels.PermanentResult(channels.ReasonInvalidPayload, err), false
 	}
 	if !validToken(m.Token) {
-		return nil, channels.Result{Outcome: channels.DropToken, Reason: apns2.ReasonBadDeviceToken,
-			Err: &channels.ProviderError{Channel: channels.APNs, Reason: apns2.ReasonBadDeviceToken,
+		// Herald's own verdict, not APNs': a reason of its own keeps it out of
+		// IsInvalidToken, so malformed tokens cannot pause the app.
+		return nil, channels.Result{Outcome: channels.DropToken, Reason: ReasonInvalidTokenFormat,
+			Err: &channels.ProviderError{Channel: channels.APNs, Reason: ReasonInvalidTokenFormat,
 				Err: errors.New("the token cannot be a device token (checked by Herald; not sent)")}}, false
 	}
 	return &apns2.Notification{
@@ -162,12 +200,33 @@ func (s *Sender) refreshToken() {
 	s.signed.Store(now.UnixNano())
 }
 
-// Close releases the client's idle connections; later sends answer Retry.
+// Close closes the sender: later sends answer Retry (sender_closed). It waits,
+// at most Options.Timeout (which bounds every request), for the sends running
+// to finish, then closes the client's connections. A connection busy when
+// closed would otherwise stay open for good, its PINGs keeping it alive (the
+// transport's IdleConnTimeout is only a backstop).
 func (s *Sender) Close() error {
+	s.mu.Lock()
 	if s.closed.CompareAndSwap(false, true) {
 		s.work.stop()
+		if s.sending == 0 {
+			close(s.idle)
+		}
+	}
+	s.mu.Unlock()
+	wait := time.NewTimer(s.timeout)
+	defer wait.Stop()
+	select {
+	case <-s.idle:
+	case <-wait.C:
+		s.log.Warn("apns: closing the sender while requests are still running; they fail",
+			"topic", s.topic, "waited", s.timeout.String())
 	}
 	s.client.CloseIdleConnections()
+	// The transport releases a stream in a goroutine of its own, after the
+	// response reached the send: a connection it still counts as busy is
+	// closed here.
+	s.conns.closeAll()
 	return nil
 }
 

@@ -6,10 +6,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,7 +90,7 @@ func TestSendMixedBatchInOrder(t *testing.T) {
 		{channels.Retry, "TooManyRequests", time.Second},
 		{channels.Retry, "ServiceUnavailable", 0},
 		{channels.Permanent, channels.ReasonInvalidPayload, 0},
-		{channels.DropToken, "BadDeviceToken", 0},
+		{channels.DropToken, ReasonInvalidTokenFormat, 0},
 		{channels.Delivered, "", 0},
 	}
 	for i, w := range want {
@@ -111,9 +113,11 @@ func TestSendMixedBatchInOrder(t *testing.T) {
 
 func TestMassInvalidationGuard(t *testing.T) {
 	t.Parallel()
+	// The guard is the app's channels.Pausable (IsInvalidToken is its
+	// predicate): the sender reports each answer as APNs gave it, even when
+	// most of a batch comes back invalid.
 	e := newEnv(t, nil)
-	var logs bytes.Buffer
-	s := e.sender(t, func(_ *Credentials, o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	s := e.sender(t, nil)
 	batch := func(n, bad int) []channels.Message {
 		msgs := make([]channels.Message, n)
 		for i := range msgs {
@@ -125,32 +129,59 @@ func TestMassInvalidationGuard(t *testing.T) {
 		msgs[n-1].Token = "tok-last-unregistered"
 		return msgs
 	}
-	// 3 of 20 invalid: a wrong environment, not dead devices.
-	res := s.Send(context.Background(), batch(20, 3))
-	for i, r := range res {
-		switch {
-		case i < 3:
-			if r.Outcome != channels.Retry || !r.Pause || r.Reason != "BadDeviceToken" {
-				t.Errorf("invalid token %d: %s pause %v %q", i, r.Outcome, r.Pause, r.Reason)
-			}
-		case i == 19:
-			if r.Outcome != channels.DropToken || r.Reason != "Unregistered" {
-				t.Errorf("an unregistered token is always pruned: %s %q", r.Outcome, r.Reason)
-			}
-		default:
-			if r.Outcome != channels.Delivered {
-				t.Errorf("message %d: %s", i, r.Outcome)
+	for _, c := range []struct{ n, bad int }{{20, 3}, {10, 9}, {100, 3}} {
+		res := s.Send(context.Background(), batch(c.n, c.bad))
+		for i, r := range res {
+			switch {
+			case i < c.bad:
+				if r.Outcome != channels.DropToken || r.Pause || r.Reason != "BadDeviceToken" || !IsInvalidToken(r) {
+					t.Errorf("%d of %d invalid, token %d: %s pause %v %q (IsInvalidToken %v); want drop_token BadDeviceToken",
+						c.bad, c.n, i, r.Outcome, r.Pause, r.Reason, IsInvalidToken(r))
+				}
+			case i == c.n-1:
+				if r.Outcome != channels.DropToken || r.Reason != "Unregistered" || r.Pause || IsInvalidToken(r) {
+					t.Errorf("unregistered: %s pause %v %q (IsInvalidToken %v)", r.Outcome, r.Pause, r.Reason, IsInvalidToken(r))
+				}
+			default:
+				if r.Outcome != channels.Delivered {
+					t.Errorf("%d of %d invalid, message %d: %s %q", c.bad, c.n, i, r.Outcome, r.Reason)
+				}
 			}
 		}
 	}
-	if !strings.Contains(logs.String(), "invalid") {
-		t.Errorf("no warning logged: %q", logs.String())
+}
+
+func TestMalformedTokensRefusedLocally(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	s := e.sender(t, nil)
+	tokens := []string{"", "tok/../x", "tok en", "tok%2F", strings.Repeat("a", 201)}
+	msgs := make([]channels.Message, 0, len(tokens)+1)
+	for i, tok := range tokens {
+		msgs = append(msgs, message(fmt.Sprint("m", i), tok, alert("x")))
 	}
-	// 3 of 100 (3 %) invalid: those tokens are pruned.
-	res = s.Send(context.Background(), batch(100, 3))
-	for i := range 3 {
-		if res[i].Outcome != channels.DropToken || res[i].Pause {
-			t.Errorf("3 %% invalid, token %d: %s pause %v", i, res[i].Outcome, res[i].Pause)
+	msgs = append(msgs, message("ok", "tok-ok", alert("x")))
+	res := s.Send(context.Background(), msgs)
+	for i, r := range res[:len(tokens)] {
+		var pe *channels.ProviderError
+		if r.Outcome != channels.DropToken || r.Reason != ReasonInvalidTokenFormat || r.Pause ||
+			!errors.As(r.Err, &pe) || pe.Reason != ReasonInvalidTokenFormat {
+			t.Errorf("token %q: %s %q pause %v (%v); want drop_token %s", tokens[i], r.Outcome, r.Reason, r.Pause, r.Err, ReasonInvalidTokenFormat)
+		}
+		if IsInvalidToken(r) {
+			t.Errorf("token %q: a token Herald refused counts as invalid for the mass-invalidation guard", tokens[i])
+		}
+	}
+	if r := res[len(tokens)]; r.Outcome != channels.Delivered {
+		t.Errorf("the well-formed token: %s %q", r.Outcome, r.Reason)
+	}
+	if n := e.srv.Fake.Requests(); n != 1 {
+		t.Errorf("%d requests reached the fake, want 1 (malformed tokens are never sent)", n)
+	}
+	// APNs' own verdicts are the guard's business.
+	for _, reason := range []string{"BadDeviceToken", "DeviceTokenNotForTopic"} {
+		if r := Classify(Answer{Status: 400, Reason: reason}, time.Now()); !IsInvalidToken(r) {
+			t.Errorf("400 %s: IsInvalidToken false", reason)
 		}
 	}
 }
@@ -311,13 +342,87 @@ func TestTimeoutObserveCancelClose(t *testing.T) {
 	}
 }
 
+// clientReadLoops counts the read loops of HTTP/2 client connections in the
+// process: one per open connection.
+func clientReadLoops() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "http2.(*ClientConn).readLoop(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+func TestCloseMidRequestLeavesNoConnection(t *testing.T) {
+	// Not parallel: it counts the HTTP/2 client read loops of the whole
+	// process, which no other test's connections share while it runs.
+	e := newEnv(t, nil)
+	before := clientReadLoops()
+	s := e.sender(t, nil)
+	tr := s.client.HTTPClient.Transport.(tapTransport).base
+	if tr.IdleConnTimeout != idleConnTimeout {
+		t.Errorf("the transport's IdleConnTimeout is %s, want %s (a backstop against a connection kept alive by PINGs)", tr.IdleConnTimeout, idleConnTimeout)
+	}
+
+	sent := make(chan channels.Result, 1)
+	go func() {
+		sent <- s.Send(context.Background(), []channels.Message{message("slow", "tok-slow", alert("x"))})[0] // 200 ms at the fake
+	}()
+	for deadline := time.Now().Add(5 * time.Second); e.srv.Fake.Requests() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached the fake")
+		}
+	}
+	if n := clientReadLoops(); n <= before || s.conns.count() != 1 {
+		t.Fatalf("the scenario did not happen: %d read loops (%d before), %d connections open", n, before, s.conns.count())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-sent:
+		if r.Outcome != channels.Delivered {
+			t.Errorf("the send running at Close: %s %q (%v), want delivered", r.Outcome, r.Reason, r.Err)
+		}
+	case <-time.After(50 * time.Millisecond):
+		t.Error("Close returned before the send running at Close finished")
+		<-sent
+	}
+	deadline := time.Now().Add(time.Second)
+	for clientReadLoops() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := s.conns.count(); n != 0 {
+		t.Errorf("%d connections still open after Close", n)
+	}
+	if n := clientReadLoops(); n > before {
+		t.Errorf("%d HTTP/2 client read loops left running after Close (%d before the sender)", n-before, before)
+	}
+
+	requests := e.srv.Fake.Requests()
+	for _, r := range s.Send(context.Background(), []channels.Message{message("a", "tok-a", alert("x")), message("b", "tok-b", alert("x"))}) {
+		if r.Outcome != channels.Retry || r.Reason != ReasonSenderClosed {
+			t.Errorf("after Close: %s %q, want retry %s", r.Outcome, r.Reason, ReasonSenderClosed)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	if n := e.srv.Fake.Requests() - requests; n != 0 || s.conns.count() != 0 {
+		t.Errorf("%d requests and %d connections after Close", n, s.conns.count())
+	}
+}
+
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	otherKey := p8(t, newP256(t))
-	good := e.sender(t, func(_ *Credentials, o *Options) { o.Logger = logger })
+	c := newClock()
+	good := e.sender(t, func(_ *Credentials, o *Options) { o.Logger = logger; o.Now = c.Now })
 	bad := e.sender(t, func(c *Credentials, o *Options) { c.KeyP8 = otherKey; o.Logger = logger })
 	longToken := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	msgs := []channels.Message{message("a", longToken, alert("x"))}
@@ -326,8 +431,14 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}
 	var text strings.Builder
 	results := append(bad.Send(context.Background(), msgs[:1]), good.Send(context.Background(), msgs)...)
-	if results[0].Reason != "InvalidProviderToken" || !results[2].Pause {
-		t.Fatalf("the scenario did not happen: %q, pause %v", results[0].Reason, results[2].Pause)
+	// A re-signing that fails is logged (the previous token stays in use).
+	c.Add(TokenRefresh + time.Minute)
+	good.tok.Lock()
+	good.tok.AuthKey = nil
+	good.tok.Unlock()
+	results = append(results, good.Send(context.Background(), msgs[:1])...)
+	if results[0].Reason != "InvalidProviderToken" || results[2].Reason != "BadDeviceToken" || results[6].Outcome != channels.Delivered {
+		t.Fatalf("the scenario did not happen: %q, %q, %s", results[0].Reason, results[2].Reason, results[6].Outcome)
 	}
 	for _, r := range results {
 		fmt.Fprintf(&text, "%v %s\n", r.Err, r.Reason)
@@ -350,5 +461,41 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}
 	if strings.Contains(text.String(), longToken) {
 		t.Errorf("a whole device token is in errors or logs")
+	}
+}
+
+func TestCloseDuringConcurrentSends(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	s := e.sender(t, func(_ *Credentials, o *Options) { o.MaxInFlight = 4 })
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for range 5 {
+				msgs := []channels.Message{message("a", fmt.Sprintf("tok-%d-a", g), alert("x")), message("b", fmt.Sprintf("tok-%d-b", g), alert("x"))}
+				for _, r := range s.Send(context.Background(), msgs) {
+					if r.Outcome != channels.Delivered && r.Reason != ReasonSenderClosed {
+						t.Errorf("%s %q (%v)", r.Outcome, r.Reason, r.Err)
+					}
+				}
+			}
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	var closers sync.WaitGroup
+	for range 3 {
+		closers.Go(func() {
+			if err := s.Close(); err != nil {
+				t.Error(err)
+			}
+			if n := s.conns.count(); n != 0 {
+				t.Errorf("%d connections open after Close returned", n)
+			}
+		})
+	}
+	closers.Wait()
+	wg.Wait()
+	if r := s.Send(context.Background(), []channels.Message{message("c", "tok-c", alert("x"))})[0]; r.Reason != ReasonSenderClosed {
+		t.Errorf("after Close: %s %q", r.Outcome, r.Reason)
 	}
 }

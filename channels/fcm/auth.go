@@ -66,12 +66,13 @@ func parseServiceAccount(b []byte) (*serviceAccount, error) {
 }
 
 // newTransport is the HTTP transport both the token fetch and the API calls
-// use, so both trust roots (nil: the system's). timeout bounds the wait for a
-// response's headers.
-func newTransport(roots *x509.CertPool, timeout time.Duration) *http.Transport {
+// use, so both trust roots (nil: the system's). It sets no
+// ResponseHeaderTimeout: its expiry is a network error, which the SDK
+// retries (sending the message again); API calls are bounded by noRetry's
+// context deadline, token fetches by their client's Timeout.
+func newTransport(roots *x509.CertPool) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	t.ResponseHeaderTimeout = timeout
 	t.ForceAttemptHTTP2 = true
 	t.MaxIdleConnsPerHost = 100
 	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 15 * time.Second, PingTimeout: 15 * time.Second}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"firebase.google.com/go/v4/errorutils"
@@ -29,6 +30,7 @@ type answer struct {
 	platform   string // google.rpc status ("NOT_FOUND"), or the SDK's code for a transport error
 	code       string // FCM error code from the FcmError detail
 	retryAfter string // the Retry-After header
+	transport  string // a transport failure's reason (noRetry's synthetic answer); status is then 0
 }
 
 // readAnswer reads an SDK error with the SDK's own helpers. It must be given
@@ -39,6 +41,14 @@ func readAnswer(err error) answer {
 	if resp := errorutils.HTTPResponse(err); resp != nil {
 		a.status = resp.StatusCode
 		a.retryAfter = resp.Header.Get("Retry-After")
+		if resp.StatusCode == statusNoRetry {
+			// noRetry's answers: a transport failure, or a renamed status.
+			if a.transport = resp.Header.Get(headerTransportError); a.transport != "" {
+				a.status = 0
+			} else if s, err := strconv.Atoi(resp.Header.Get(headerStatus)); err == nil {
+				a.status = s
+			}
+		}
 	}
 	for _, c := range []struct {
 		is   func(error) bool
@@ -105,6 +115,10 @@ func classify(a answer, err error, now time.Time) channels.Result {
 	}
 	r := channels.Result{Outcome: channels.Retry}
 	switch {
+	case a.transport != "":
+		// No answer from FCM (it may still have accepted the message); the
+		// SDK did not retry it, the queue decides.
+		reason = a.transport
 	case a.code == CodeUnregistered || a.code == CodeSenderIDMismatch:
 		r.Outcome = channels.DropToken
 	case a.code == CodeQuotaExceeded || a.code == CodeUnavailable || a.code == CodeInternal:
@@ -143,8 +157,10 @@ func classify(a answer, err error, now time.Time) channels.Result {
 	return r
 }
 
-// isSenderIDMismatch picks the answers GuardMassInvalidation weighs: tokens
-// FCM says belong to another sender (project).
-func isSenderIDMismatch(r channels.Result) bool {
+// IsInvalidToken reports a result that would prune a token because FCM said
+// it belongs to another sender (project): the predicate of the
+// mass-invalidation guard (channels.Pausable). An unregistered token is
+// always trusted and does not count.
+func IsInvalidToken(r channels.Result) bool {
 	return r.Outcome == channels.DropToken && r.Reason == CodeSenderIDMismatch
 }

@@ -17,13 +17,22 @@
 //	INVALID_ARGUMENT, other 4xx                → Permanent
 //	401, 403, THIRD_PARTY_AUTH_ERROR, bare 404 → Retry with Pause (credentials, project or endpoint)
 //	a token endpoint refusing the key (4xx)    → Retry with Pause, for the whole batch
-//	5xx, 429, network errors                   → Retry
+//	5xx (503 after its Retry-After), 429       → Retry
+//	no answer: timeout, transport_error        → Retry (FCM may have accepted the message)
+//	no connection: connect_failed              → Retry (nothing was sent)
 //
-// When many tokens of a batch come back SENDER_ID_MISMATCH (a sign of a wrong
-// project rather than of dead devices) channels.GuardMassInvalidation turns
-// them into Retry with Pause instead of pruning them.
+// When many of an app's tokens come back SENDER_ID_MISMATCH (a sign of a
+// wrong project rather than of dead devices) the daemon's channels.Pausable,
+// given IsInvalidToken, pauses the channel instead of pruning them.
 //
-// The SDK retries 503 answers and network errors by itself (up to 4 times,
-// exponential backoff honouring Retry-After); nothing else is retried here:
-// retries live in the queue.
+// Nothing is retried within Send: retries live in the queue. The SDK's own
+// retry policy (every network error and every 503, up to 4 times, honouring
+// Retry-After for up to 2 minutes each) would send a message FCM may already
+// have accepted a second time — a timeout, a reset after the request was
+// written, a body cut after a 200 — and hold Send for minutes on a 503. So
+// the sender's transport bounds each request with a context deadline
+// (Options.Timeout) and answers every transport failure and every 503 itself
+// with a status the SDK does not retry, which the classifier reads back
+// (noretry.go). A token of the fakes' "flaky" behaviour (503 on the first
+// attempt) is therefore Retry on the first Send and delivered on the next.
 package fcm

@@ -86,7 +86,7 @@ func BenchmarkSender(b *testing.B) {
 // in-flight shape), building the equivalent message by hand.
 func BenchmarkBareSendEach(b *testing.B) {
 	e := benchEnv(b)
-	tr := newTransport(e.srv.Pool(), DefaultTimeout)
+	tr := newTransport(e.srv.Pool())
 	conf, err := google.JWTConfigFromJSON(e.key, ScopeMessaging)
 	if err != nil {
 		b.Fatal(err)

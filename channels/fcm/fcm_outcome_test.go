@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,12 +78,22 @@ func rpcStatusOf(status int) string {
 }
 
 // End to end: the fake answers each condition over HTTP/2, the SDK builds its
-// error, the sender classifies it. Unavailable takes about 7 s: the SDK
-// retries a 503 four times before giving up.
+// error, the sender classifies it. Each condition takes one request: the SDK
+// retries nothing (Unavailable's 503 included).
 func TestOutcomeTableThroughFake(t *testing.T) {
 	t.Parallel()
 	answers := fcmAnswers()
+	var mu sync.Mutex
+	tried := map[string]int{}
+	attempts := func(token string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return tried[token]
+	}
 	e := newEnv(t, fcmfake.Config{Script: func(token string, attempt int) (fcmfake.Answer, bool) {
+		mu.Lock()
+		tried[token] = attempt
+		mu.Unlock()
 		cond, ok := strings.CutPrefix(token, "cond-")
 		if !ok {
 			return fcmfake.Answer{}, false
@@ -98,8 +109,12 @@ func TestOutcomeTableThroughFake(t *testing.T) {
 			if c.Condition == outcometest.OverLimit {
 				m = overLimit(token)
 			}
+			before := attempts(token)
 			got := s.Send(context.Background(), []channels.Message{m})
 			outcometest.Check(t, c, got[0])
+			if n := attempts(token) - before; c.Condition != outcometest.OverLimit && n != 1 {
+				t.Errorf("%d requests for one Send, want 1", n)
+			}
 			recorded := false
 			for _, r := range e.srv.Recorder().List() {
 				recorded = recorded || r.Token == token

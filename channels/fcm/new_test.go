@@ -126,3 +126,41 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 		}
 	}
 }
+
+// The endpoint must be https, but for a loopback host (tests, dev mode).
+func TestNewEndpointMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	key, _, _, err := fcmfake.NewServiceAccount(testProject, "https://127.0.0.1:1/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		endpoint string
+		ok       bool
+	}{
+		{"https://fcm.googleapis.com/v1", true},
+		{"https://fcm.example.com:8443/v1", true},
+		{"http://127.0.0.1:8080/v1", true},
+		{"http://127.1.2.3/v1", true},
+		{"http://localhost:8080/v1", true},
+		{"http://LOCALHOST/v1", true},
+		{"http://[::1]:8080/v1", true},
+		{"http://fcm.googleapis.com/v1", false},
+		{"http://10.0.0.1:8080/v1", false},
+		{"http://localhost.example.com/v1", false},
+		{"http://[::ffff:10.0.0.1]/v1", false},
+		{"ftp://127.0.0.1/v1", false},
+		{"//fcm.example.com/v1", false},
+	} {
+		s, err := New(context.Background(), Credentials{ServiceAccountJSON: key, Endpoint: c.endpoint}, Options{})
+		if s != nil {
+			_ = s.Close()
+		}
+		if c.ok != (err == nil) {
+			t.Errorf("%s: error %v, want ok %v", c.endpoint, err, c.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "https") || !strings.Contains(err.Error(), c.endpoint)) {
+			t.Errorf("%s: error %q should name the endpoint and https", c.endpoint, err)
+		}
+	}
+}

@@ -15,8 +15,10 @@ import (
 	"github.com/herald-oss/herald/channels"
 )
 
-// MaxPayloadBytes is the limit on an FCM message's JSON (Braze's android_push
-// limit, under FCM's 4,096 bytes); a larger message is never sent.
+// MaxPayloadBytes is the limit on an FCM message's payload: the JSON of its
+// data and notification, which is what FCM's 4,096-byte limit applies to (not
+// the token, the options or the request's wrapper). It is Braze's
+// android_push limit; a larger message is never sent.
 const MaxPayloadBytes = 4000
 
 // maxTTL is the longest time to live FCM accepts.
@@ -26,24 +28,30 @@ const maxTTL = 28 * 24 * time.Hour
 const (
 	DataMessageID  = "herald_message_id"
 	DataDispatchID = "herald_dispatch_id"
+	// DataCollapseID is Message.CollapseID, when set.
+	DataCollapseID = "herald_collapse_id"
 )
 
 // BuildPayload builds the FCM message for msg from its rendered android_push
 // object (Braze's fields: title, alert, extra, notification_channel_id,
 // priority, android_priority, collapse_key, sound, custom_uri, summary_text,
 // time_to_live, notification_id, image / push_icon_image_url, accent_color,
-// send_to_sync) and checks the size of its JSON against MaxPayloadBytes.
+// send_to_sync) and checks the size of its data and notification JSON against
+// MaxPayloadBytes.
 //
 // Mapping: title and alert make the Android notification; extra becomes the
 // data (values stringified, objects and arrays as JSON); custom_uri, summary_text
 // and notification_id go to the data as "uri", "summary_text" and
 // "notification_id" (Braze's Android SDK reads "uri" as the deep link);
-// Message.CollapseID, else collapse_key, is the collapse key and the
-// notification tag (else notification_id is the tag), so a re-send replaces a
-// shown notification; send_to_sync makes a data-only message. Herald's ids
-// are always set in the data. Fields Herald does not map (buttons,
-// conversation_data, message_variation_id) are ignored. An error means the
-// message can never be sent (invalid_push_payload).
+// collapse_key, and only it, is FCM's collapse key: FCM keeps at most 4
+// collapse keys per device, so a key per message would make an offline
+// device lose messages. Message.CollapseID goes to the data
+// (herald_collapse_id) and is the notification tag (else collapse_key, else
+// notification_id is the tag), so a re-send replaces a shown notification;
+// send_to_sync (a boolean, or "true"/"false") makes a data-only message.
+// Herald's ids are always set in the data. Fields Herald does not map
+// (buttons, conversation_data, message_variation_id) are ignored. An error
+// means the message can never be sent (invalid_push_payload).
 func BuildPayload(msg channels.Message) (*messaging.Message, error) {
 	if msg.Token == "" {
 		return nil, errors.New("android_push: no device token")
@@ -64,15 +72,16 @@ func BuildPayload(msg channels.Message) (*messaging.Message, error) {
 	}
 	data[DataMessageID] = msg.ID
 	data[DataDispatchID] = msg.DispatchID
-
-	android := &messaging.AndroidConfig{CollapseKey: msg.CollapseID}
-	if android.CollapseKey == "" {
-		ck, err := text(o, "collapse_key")
-		if err != nil {
-			return nil, err
-		}
-		android.CollapseKey = ck
+	delete(data, DataCollapseID) // Herald's key, never the template's
+	if msg.CollapseID != "" {
+		data[DataCollapseID] = msg.CollapseID
 	}
+
+	ck, err := text(o, "collapse_key")
+	if err != nil {
+		return nil, err
+	}
+	android := &messaging.AndroidConfig{CollapseKey: ck}
 	prio, err := text(o, "android_priority")
 	if err != nil {
 		return nil, err
@@ -95,14 +104,25 @@ func BuildPayload(msg channels.Message) (*messaging.Message, error) {
 		android.TTL = &d
 	}
 
-	if dataOnly, _ := o["send_to_sync"].(bool); dataOnly {
+	dataOnly, _, err := boolean(o, "send_to_sync")
+	if err != nil {
+		return nil, err
+	}
+	if dataOnly {
 		for _, f := range []string{"title", "alert"} {
 			if v, _ := text(o, f); v != "" {
 				return nil, fmt.Errorf("android_push.send_to_sync: a data-only message takes no %s", f)
 			}
 		}
 	} else {
-		n, err := notification(o, android.CollapseKey, data["notification_id"])
+		tag := msg.CollapseID
+		if tag == "" {
+			tag = ck
+		}
+		if tag == "" {
+			tag = data["notification_id"]
+		}
+		n, err := notification(o, tag)
 		if err != nil {
 			return nil, err
 		}
@@ -113,33 +133,48 @@ func BuildPayload(msg channels.Message) (*messaging.Message, error) {
 	if sizeBound(m) <= MaxPayloadBytes {
 		return m, nil // surely within the limit: spare encoding it twice
 	}
-	b, err := json.Marshal(m)
+	size, err := payloadSize(m)
 	if err != nil {
 		return nil, fmt.Errorf("android_push: encoding the FCM message: %w", err)
 	}
-	if len(b) > MaxPayloadBytes {
-		return nil, fmt.Errorf("android_push: FCM message is %d bytes, over the %d-byte limit", len(b), MaxPayloadBytes)
+	if size > MaxPayloadBytes {
+		return nil, fmt.Errorf("android_push: FCM payload (data and notification) is %d bytes, over the %d-byte limit", size, MaxPayloadBytes)
 	}
 	return m, nil
 }
 
-// skeletonBytes bounds the JSON of a message BuildPayload makes, strings
-// aside: every key, quote pair, brace, separator, the TTL and the
-// notification priority (about 260 bytes), with room to spare.
-const skeletonBytes = 512
+// payloadSize is the size MaxPayloadBytes applies to: the JSON of the
+// message's data and Android notification (BuildPayload sets no other
+// payload), as the SDK encodes them.
+func payloadSize(m *messaging.Message) (int, error) {
+	b, err := json.Marshal(m.Data)
+	if err != nil {
+		return 0, err
+	}
+	n := len(b)
+	if m.Android != nil && m.Android.Notification != nil {
+		if b, err = json.Marshal(m.Android.Notification); err != nil {
+			return 0, err
+		}
+		n += len(b)
+	}
+	return n, nil
+}
 
-// sizeBound is an upper bound of the JSON length of a message BuildPayload
+// skeletonBytes bounds the payload JSON of a message BuildPayload makes,
+// strings aside: the data's braces, the notification's keys, quotes, braces
+// and separators and its priority (about 130 bytes), with room to spare.
+const skeletonBytes = 256
+
+// sizeBound is an upper bound of payloadSize for a message BuildPayload
 // makes: the skeleton plus every string at its worst escaping (6 bytes a
 // byte: \u00XX for control characters and <>&, \ufffd for invalid UTF-8) and
 // its quotes and separator. Encoding the SDK's nested types costs about 10 µs
 // a message, so the exact size is only measured when the bound is over the
-// limit. A field added to BuildPayload must be added here (FuzzBuildPayload
-// checks the bound).
+// limit. A payload field added to BuildPayload must be added here
+// (FuzzBuildPayload checks the bound).
 func sizeBound(m *messaging.Message) int {
 	n := skeletonBytes
-	for _, s := range []string{m.Token, m.Android.CollapseKey, m.Android.Priority} {
-		n += 6*len(s) + 4
-	}
 	for k, v := range m.Data {
 		n += 6*len(k) + 6*len(v) + 8
 	}
@@ -152,11 +187,8 @@ func sizeBound(m *messaging.Message) int {
 }
 
 // notification builds the Android notification of a displayed message.
-func notification(o map[string]any, collapseKey, notificationID string) (*messaging.AndroidNotification, error) {
-	n := &messaging.AndroidNotification{Tag: collapseKey}
-	if n.Tag == "" {
-		n.Tag = notificationID
-	}
+func notification(o map[string]any, tag string) (*messaging.AndroidNotification, error) {
+	n := &messaging.AndroidNotification{Tag: tag}
 	var err error
 	for _, f := range []struct {
 		key string
@@ -301,6 +333,27 @@ func text(o map[string]any, key string) (string, error) {
 	default:
 		return "", fmt.Errorf("android_push.%s: want a string, got %T", key, v)
 	}
+}
+
+// boolean reads an optional boolean field: a boolean, or a string as a
+// template renders one ("true", "false"; blank counts as absent).
+func boolean(o map[string]any, key string) (bool, bool, error) {
+	switch v := o[key].(type) {
+	case nil:
+		return false, false, nil
+	case bool:
+		return v, true, nil
+	case string:
+		t := strings.TrimSpace(v)
+		if t == "" {
+			return false, false, nil
+		}
+		if b, err := strconv.ParseBool(t); err == nil {
+			return b, true, nil
+		}
+		return false, false, fmt.Errorf("android_push.%s %q: want true or false", key, v)
+	}
+	return false, false, fmt.Errorf("android_push.%s: want a boolean, got %T", key, o[key])
 }
 
 // number reads an optional numeric field (a number or a numeric string).

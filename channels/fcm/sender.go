@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -45,7 +46,8 @@ type Credentials struct {
 	// ProjectID is the Firebase project; default: the key's project_id.
 	ProjectID string
 	// Endpoint is the FCM API base URL including /v1; default DefaultEndpoint
-	// (a fake's URL in tests and dev mode).
+	// (a fake's URL in tests and dev mode). It must be https, or http to a
+	// loopback host (localhost, 127.0.0.0/8, ::1).
 	Endpoint string
 }
 
@@ -58,12 +60,12 @@ type Options struct {
 	// HTTP request holds a slot until its answer is read); default
 	// DefaultMaxInFlight.
 	MaxInFlight int
-	// Timeout bounds each HTTP request: a token fetch entirely, an API call's
-	// wait for its answer (the transport's ResponseHeaderTimeout; an
-	// http.Client.Timeout would cost a timer goroutine a request, about 7% of
-	// throughput). Dialling, TLS and dead connections (HTTP/2 pings) have their
-	// own bounds. Default DefaultTimeout. A timed-out request is a network
-	// error, which the SDK retries (up to 4 times) within Send's context.
+	// Timeout bounds each HTTP request: a token fetch entirely, an API call
+	// from the moment it holds an in-flight slot until its answer is read (a
+	// context deadline per request). Dead connections also have their own
+	// bound (HTTP/2 pings). Default DefaultTimeout. A timed-out API call is
+	// Retry with reason "timeout" and is never sent again by the SDK: FCM may
+	// have accepted it, so only the queue decides to re-send.
 	Timeout time.Duration
 	// Now is the clock for Retry-After dates; default time.Now.
 	Now func() time.Time
@@ -104,8 +106,8 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
-	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("fcm: endpoint %q is not an http(s) URL", creds.Endpoint)
+	if err := checkEndpoint(endpoint); err != nil {
+		return nil, err
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = DefaultMaxInFlight
@@ -120,7 +122,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 
-	transport := newTransport(opts.RootCAs, opts.Timeout)
+	transport := newTransport(opts.RootCAs)
 	tokens, err := newTokenSource(ctx, creds.ServiceAccountJSON, &http.Client{Transport: transport, Timeout: opts.Timeout})
 	if err != nil {
 		return nil, fmt.Errorf("fcm: %w", err)
@@ -129,8 +131,52 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if opts.Observe != nil {
 		api = observed{base: transport, observe: opts.Observe}
 	}
+	client, err := newClient(ctx, project, endpoint, tokens, api, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Sender{client: client, tokens: tokens, transport: transport, project: project, now: opts.Now,
+		log: opts.Logger.With("channel", channels.FCM, "project", project)}, nil
+}
+
+// checkEndpoint accepts an absolute https URL, or http for a loopback host
+// (a fake in tests and dev mode): over plain http to anywhere else, the
+// access token and every message would travel in clear.
+func checkEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("fcm: endpoint %q is not an absolute https URL", endpoint)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("fcm: endpoint %q: http is only allowed to a loopback host (tests, dev mode); use https", endpoint)
+	}
+	return fmt.Errorf("fcm: endpoint %q is not an absolute https URL", endpoint)
+}
+
+// isLoopback reports whether host is "localhost" or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// newClient is the SDK's messaging client over api, the round tripper that
+// reaches FCM. The chain, top down: tokenGuard (a failed token refresh is an
+// answer, not a network error), oauth2.Transport (the access token), limited
+// (Options.MaxInFlight), noRetry (Options.Timeout; transport errors and 503
+// become answers the SDK does not retry), api.
+func newClient(ctx context.Context, project, endpoint string, tokens oauth2.TokenSource, api http.RoundTripper, opts Options) (*messaging.Client, error) {
+	api = noRetry{base: api, timeout: opts.Timeout}
 	api = limited{base: api, slots: make(chan struct{}, opts.MaxInFlight)}
-	hc := &http.Client{Transport: &oauth2.Transport{Source: tokens, Base: api}}
+	hc := &http.Client{Transport: tokenGuard{base: &oauth2.Transport{Source: tokens, Base: api}}}
 	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: project},
 		option.WithHTTPClient(hc), option.WithEndpoint(endpoint))
 	if err != nil {
@@ -140,8 +186,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if err != nil {
 		return nil, fmt.Errorf("fcm: messaging client: %w", err)
 	}
-	return &Sender{client: client, tokens: tokens, transport: transport, project: project, now: opts.Now,
-		log: opts.Logger.With("channel", channels.FCM, "project", project)}, nil
+	return client, nil
 }
 
 // Send sends msgs and returns their results in order. Messages whose payload
@@ -167,7 +212,7 @@ func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.R
 		return results
 	}
 	// One token check per batch: a refused key answers the whole batch at
-	// once instead of each request failing (and being retried by the SDK).
+	// once (Retry with Pause) instead of each request failing.
 	if _, err := s.tokens.Token(); err != nil {
 		r := tokenFailure(err, s.now())
 		s.log.Warn("fcm access token unavailable", "reason", r.Reason, "pause", r.Pause, "error", r.Err)
@@ -182,10 +227,6 @@ func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.R
 	}
 	wg.Wait()
 
-	if channels.GuardMassInvalidation(results, isSenderIDMismatch) {
-		s.log.Warn("fcm: many tokens answered SENDER_ID_MISMATCH; none pruned, channel to be paused (wrong project?)",
-			"batch", len(msgs))
-	}
 	if s.log.Enabled(ctx, slog.LevelDebug) {
 		s.logSummary(ctx, results)
 	}

@@ -110,3 +110,13 @@ func printable(s string, n int) string {
 	}
 	return b.String()
 }
+
+// IsVAPIDRefusal picks the answers where the push service refused Herald's
+// VAPID JWT or key (401, 403). A subscription made with another application
+// server key draws the same answer as a wrong key, so it may concern one
+// subscription only: channels.PauseOptions.PerToken.
+func IsVAPIDRefusal(r channels.Result) bool {
+	var perr *channels.ProviderError
+	return r.Pause && errors.As(r.Err, &perr) && perr.Channel == channels.WebPush &&
+		(perr.Status == http.StatusUnauthorized || perr.Status == http.StatusForbidden)
+}

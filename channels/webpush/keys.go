@@ -96,7 +96,9 @@ func normalizeSubject(s string) (string, error) {
 		if err != nil || u.Scheme != "https" || u.Host == "" {
 			return "", fmt.Errorf("webpush: VAPID subject %q is not a valid https URL", s)
 		}
-		return s, nil
+		// url.Parse lower-cases the scheme: webpush-go recognises only "https:"
+		// and would otherwise send "mailto:HTTPS://…"
+		return u.String(), nil
 	}
 	addr := s
 	if len(addr) >= 7 && strings.EqualFold(addr[:7], "mailto:") {

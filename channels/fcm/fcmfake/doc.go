@@ -19,11 +19,17 @@
 // Token-driven behaviours (see package fake): "unregistered" → 404
 // UNREGISTERED; "baddevice" → 400 INVALID_ARGUMENT; "throttle" → 429
 // QUOTA_EXCEEDED with Retry-After: 1 on the first attempt; "flaky" → 503
-// UNAVAILABLE on the first attempt (the SDK retries 503 by itself, so a flaky
-// token ends delivered); "slow" → 200 ms. Config.Script overrides them per
-// token for outcome tables.
+// UNAVAILABLE on the first attempt, success after (the bare SDK retries a 503
+// by itself; Herald's sender does not let it, so there a flaky token is Retry
+// on the first Send and delivered on the next); "slow" → 200 ms.
+// Config.Script overrides them per token for outcome tables, and can break an
+// exchange off as a network failure would (Answer.Cut).
+//
+// The size limit (MaxPayloadBytes) applies to the JSON of the data and
+// notification objects, as FCM's does, not to the token or options.
 //
 // Accepted messages are recorded (channel "fcm", token, app_id from the
-// project, collapse_id from android.collapse_key, a few headers — never
-// Authorization — and the request's message JSON as payload).
+// project, collapse_id from android.collapse_key or else the android
+// notification's tag, where Herald puts its collapse id, a few headers —
+// never Authorization — and the request's message JSON as payload).
 package fcmfake

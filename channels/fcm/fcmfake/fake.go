@@ -23,8 +23,10 @@ const (
 	DefaultTokenPath = "/token"
 	// DefaultTokenTTL is the lifetime of an issued access token.
 	DefaultTokenTTL = time.Hour
-	// MaxPayloadBytes is FCM's limit on a message (its JSON without the
-	// token); larger messages get 400 INVALID_ARGUMENT "Message is too big".
+	// MaxPayloadBytes is FCM's limit on a message's payload: the JSON of its
+	// data and notification objects (top level and android), not the token,
+	// targeting or options; larger messages get 400 INVALID_ARGUMENT
+	// "Message is too big".
 	MaxPayloadBytes = 4096
 	// maxBody bounds a request body the fake reads.
 	maxBody = 1 << 20
@@ -44,7 +46,26 @@ type Answer struct {
 	Message string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
+	// Cut, when set, breaks the exchange off instead of answering normally,
+	// as a network failure would after the request was sent.
+	Cut Cut
 }
+
+// Cut is how an answer is broken off.
+type Cut uint8
+
+const (
+	// CutNone answers normally.
+	CutNone Cut = iota
+	// CutBeforeAnswer resets the stream before any answer: the client's
+	// request fails. The message is not recorded.
+	CutBeforeAnswer
+	// CutDuringBody sends the status line and headers (Status, 200 when 0)
+	// and part of the body, then resets the stream: the client fails reading
+	// the body. A 2xx message is recorded: it was accepted, only the answer
+	// was lost.
+	CutDuringBody
+)
 
 // Config configures a Fake.
 type Config struct {

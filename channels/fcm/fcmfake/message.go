@@ -84,9 +84,10 @@ type wireAndroidNotification struct {
 	Proxy                 string          `json:"proxy"`
 }
 
-// validate checks a decoded message as FCM does; size is the length of the
-// message's JSON. It returns the first violation, or nil.
-func (m *wireMessage) validate(size int) *violation {
+// validate checks a decoded message as FCM does; payload is the size of its
+// data and notification JSON (payloadSize). It returns the first violation,
+// or nil.
+func (m *wireMessage) validate(payload int) *violation {
 	targets := 0
 	for _, t := range []string{m.Token, m.Topic, m.Condition} {
 		if t != "" {
@@ -99,8 +100,8 @@ func (m *wireMessage) validate(size int) *violation {
 	case m.Token == "":
 		return &violation{"message.token", "this fake serves token messages only"}
 	}
-	if size-len(m.Token) > MaxPayloadBytes {
-		return &violation{"message", fmt.Sprintf("Message is too big: %d bytes over the limit of %d", size-len(m.Token)-MaxPayloadBytes, MaxPayloadBytes)}
+	if payload > MaxPayloadBytes {
+		return &violation{"message", fmt.Sprintf("Message is too big: %d bytes over the limit of %d", payload-MaxPayloadBytes, MaxPayloadBytes)}
 	}
 	if v := validateData("message.data", m.Data); v != nil {
 		return v

@@ -76,7 +76,7 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Answer{Status: http.StatusBadRequest, Message: "Invalid JSON payload received at 'message'. " + err.Error()}, nil)
 		return
 	}
-	if v := msg.validate(len(req.Message)); v != nil {
+	if v := msg.validate(payloadSize(req.Message)); v != nil {
 		writeError(w, invalid(v.Description), []violation{*v})
 		return
 	}
@@ -96,25 +96,85 @@ func (f *Fake) serveSend(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() != nil {
 		return // the client gave up (timeout, cancel) before the message was accepted
 	}
-	if ans.Status != 0 && ans.Status != http.StatusOK {
+	accepted := ans.Status == 0 || ans.Status == http.StatusOK
+	switch ans.Cut {
+	case CutBeforeAnswer:
+		panic(http.ErrAbortHandler) // resets the stream; the server logs nothing
+	case CutDuringBody:
+		if accepted {
+			f.record(r, msg, appID, req.Message)
+		}
+		cutDuringBody(w, ans) // does not return
+	}
+	if !accepted {
 		writeError(w, ans, nil)
 		return
 	}
+	f.record(r, msg, appID, req.Message)
+	writeJSON(w, http.StatusOK, map[string]string{"name": fmt.Sprintf("projects/%s/messages/0:%d", project, n)})
+}
 
+// cutDuringBody sends the answer's status and headers and part of a body,
+// then resets the stream. It does not return.
+func cutDuringBody(w http.ResponseWriter, a Answer) {
+	status := a.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if a.RetryAfter != "" {
+		w.Header().Set("Retry-After", a.RetryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `{"name":"projects/`)
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// record adds an accepted message to the recorder.
+func (f *Fake) record(r *http.Request, msg wireMessage, appID string, raw json.RawMessage) {
 	var compact bytes.Buffer
-	if err := json.Compact(&compact, req.Message); err != nil {
+	if err := json.Compact(&compact, raw); err != nil {
 		compact.Reset()
-		compact.Write(req.Message)
+		compact.Write(raw)
 	}
 	// A few headers worth seeing in the outbox; never Authorization.
 	hdrs := fake.Headers(r.Header, "Content-Type", "User-Agent", "X-Firebase-Client", "X-Goog-Api-Format-Version", "X-Goog-Api-Client")
 	rec := fake.Record{Channel: channels.FCM, Token: msg.Token, AppID: appID,
 		Headers: hdrs, Payload: compact.Bytes()}
-	if msg.Android != nil {
-		rec.CollapseID = msg.Android.CollapseKey
+	// The collapse key, else the notification tag (where Herald puts its
+	// collapse id, FCM keeping few collapse keys per device).
+	if a := msg.Android; a != nil {
+		rec.CollapseID = a.CollapseKey
+		if rec.CollapseID == "" && a.Notification != nil {
+			rec.CollapseID = a.Notification.Tag
+		}
 	}
 	f.recorder.Add(rec)
-	writeJSON(w, http.StatusOK, map[string]string{"name": fmt.Sprintf("projects/%s/messages/0:%d", project, n)})
+}
+
+// payloadSize is the size FCM's limit applies to: the JSON of the message's
+// data and notification objects, top level and android. raw is the message's
+// JSON, already decoded strictly.
+func payloadSize(raw json.RawMessage) int {
+	var m struct {
+		Data         json.RawMessage `json:"data"`
+		Notification json.RawMessage `json:"notification"`
+		Android      struct {
+			Data         json.RawMessage `json:"data"`
+			Notification json.RawMessage `json:"notification"`
+		} `json:"android"`
+	}
+	_ = json.Unmarshal(raw, &m)
+	n := 0
+	for _, part := range []json.RawMessage{m.Data, m.Notification, m.Android.Data, m.Android.Notification} {
+		if !bytes.Equal(part, []byte("null")) {
+			n += len(part)
+		}
+	}
+	return n
 }
 
 // accountMayUse reports whether a service account may send for project: a
