@@ -61,6 +61,9 @@ Usage:
                           run fake APNs, FCM and Web Push providers (tests, development)
   herald send-test -c FILE (--app ID | --platform P) (--token T | --subscription JSON) [--title T] [--body B]
                           send one message through an app's provider; exit 0 only when delivered
+  herald template render [-c FILE] [--context CONTEXT.json] [--now TIME] [FILE]
+                          render a Liquid template (FILE or stdin) for the variables in CONTEXT.json;
+                          exit 3 and "aborted: REASON" on abort_message, exit 2 and "line:col: message" on a syntax error
   herald config check -c FILE
                           print every configuration problem with its key path
   herald version
@@ -97,6 +100,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 		err = c.fakesCmd(ctx, rest)
 	case "send-test":
 		err = c.sendTest(ctx, rest)
+	case "template":
+		err = c.templateCmd(ctx, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "herald", version())
 		return exitOK
@@ -107,10 +112,22 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 		fmt.Fprintf(stderr, "herald: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
-	var ue *usageError
+	var (
+		ue     *usageError
+		abort  *abortedError
+		syntax *templateSyntaxError
+	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &abort):
+		fmt.Fprintf(stderr, "aborted: %s\n", abort.reason)
+		return exitAborted
+	case errors.As(err, &syntax):
+		for _, e := range syntax.errs {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		return exitUsage
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
