@@ -177,4 +177,23 @@ type Profile struct {
 	Apps      []AppUsage
 	Events    []Summary
 	Purchases []Summary
+	// Recent holds day rollups of recent UTC days, loaded only for segment
+	// evaluation (store.LoadRecent).
+	Recent Recent
+}
+
+// Recent is a user's activity per UTC day (days since the Unix epoch) over
+// the last days, as segments count it.
+type Recent struct {
+	Sessions  []DayCount // Name empty
+	Events    []DayCount // Name: the event name
+	Purchases []DayCount // Name: the product id; Revenue set
+}
+
+// DayCount is one day's rollup of sessions, an event or a product's purchases.
+type DayCount struct {
+	Name    string
+	Day     int64
+	Count   int64
+	Revenue float64
 }
