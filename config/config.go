@@ -15,6 +15,7 @@ type Config struct {
 	Ingest    Ingest    `yaml:"ingest"`
 	Providers Providers `yaml:"providers"`
 	Templates Templates `yaml:"templates"`
+	Exports   Exports   `yaml:"exports"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
 
@@ -168,6 +169,18 @@ type Ingest struct {
 	MaxGroupObjects int `yaml:"max_group_objects"`
 }
 
+// Exports configures segment exports (/users/export/segment), written by the
+// API process in the background.
+type Exports struct {
+	// Dir holds the export files, one directory per export, relative to the
+	// config file's directory. With several API nodes, share it between them
+	// (or read an export's files on the node that wrote them).
+	// Default: ./herald-data/exports.
+	Dir string `yaml:"dir"`
+	// RowsPerFile caps the users in one gzipped NDJSON file. Default: 100000.
+	RowsPerFile int `yaml:"rows_per_file"`
+}
+
 // Templates configures Liquid rendering.
 type Templates struct {
 	ConnectedContent ConnectedContent `yaml:"connected_content"`
@@ -318,6 +331,7 @@ func Default() Config {
 		Redis:     Redis{Addr: "127.0.0.1:6379", KeyPrefix: "herald:", CheckNoEviction: true},
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
+		Exports:   Exports{Dir: "./herald-data/exports", RowsPerFile: 100000},
 		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{
 			Pause: 5 * time.Minute,

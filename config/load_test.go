@@ -71,6 +71,7 @@ func TestLoadFull(t *testing.T) {
 		Ingest:    Ingest{MaxObjects: 100, MaxArrayLength: 50, Writers: 8, MaxGroupObjects: 3000},
 		Providers: Default().Providers,
 		Templates: Default().Templates,
+		Exports:   Exports{Dir: "/var/lib/herald/exports", RowsPerFile: 50000},
 		Apps: []App{
 			{ID: "ios-main", Name: "Example iOS", Platform: "ios", APNs: &APNs{
 				KeyFile: "../secrets/AuthKey_ABC123DEFG.p8", KeyID: "ABC123DEFG", TeamID: "DEF123GHIJ",

@@ -24,6 +24,7 @@ func (c *Config) Validate() error {
 	v.ingest()
 	v.providers()
 	v.templates()
+	v.exports()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -211,6 +212,18 @@ func (v *validator) ingest() {
 	}
 	if n, m := v.cfg.Ingest.MaxGroupObjects, v.cfg.Ingest.MaxObjects; m >= 1 && m <= 1000 && (n < m*3 || n > 100000) {
 		v.add("ingest.max_group_objects", "must hold at least one full request (3 × max_objects = %d) and at most 100000, got %d", v.cfg.Ingest.MaxObjects*3, n)
+	}
+}
+
+func (v *validator) exports() {
+	e := &v.cfg.Exports
+	if e.Dir == "" {
+		v.add("exports.dir", "required")
+	} else if fi, err := os.Stat(v.cfg.Path(e.Dir)); err == nil && !fi.IsDir() {
+		v.add("exports.dir", "%s is not a directory", e.Dir)
+	}
+	if n := e.RowsPerFile; n < 1 || n > 10000000 {
+		v.add("exports.rows_per_file", "must be between 1 and 10000000, got %d", n)
 	}
 }
 

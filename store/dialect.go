@@ -94,6 +94,19 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isForeignKeyViolation reports a foreign key failure in either database.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return false
+}
+
 // placeholders returns "(?,?,…),(?,?,…)" for rows of width cols, with per-column casts.
 func placeholders(rows int, casts []string) string {
 	var b strings.Builder

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations
@@ -43,6 +42,8 @@ type Store struct {
 	dialect dialect
 	unlock  func()
 	log     *slog.Logger
+	// regexps backs SQLite's REGEXP function (nil on PostgreSQL).
+	regexps *regexpCache
 }
 
 // Open connects to the database (creating the SQLite file if needed). It does not
@@ -87,11 +88,13 @@ func openSQLite(ctx context.Context, o Options) (*Store, error) {
 	for k, v := range q {
 		wq[k] = v
 	}
-	write, err := sql.Open("sqlite", base+wq.Encode())
+	regexps := &regexpCache{}
+	drv, err := newSQLiteDriver(regexps)
 	if err != nil {
 		unlock()
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
+		return nil, err
 	}
+	write := sql.OpenDB(sqliteConnector{d: drv, dsn: base + wq.Encode()})
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -106,19 +109,14 @@ func openSQLite(ctx context.Context, o Options) (*Store, error) {
 		rq[k] = v
 	}
 	rq.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", base+rq.Encode())
-	if err != nil {
-		write.Close()
-		unlock()
-		return nil, fmt.Errorf("store: open sqlite: %w", err)
-	}
+	read := sql.OpenDB(sqliteConnector{d: drv, dsn: base + rq.Encode()})
 	n := o.SQLiteReadConns
 	if n < 1 {
 		n = 4
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &Store{read: read, write: write, dialect: sqliteDialect{}, unlock: unlock, log: o.Logger}, nil
+	return &Store{read: read, write: write, dialect: sqliteDialect{}, unlock: unlock, log: o.Logger, regexps: regexps}, nil
 }
 
 func openPostgres(ctx context.Context, o Options) (*Store, error) {
@@ -167,6 +165,9 @@ func (s *Store) Close() error {
 		err = errors.Join(err, s.write.Close())
 	}
 	s.unlock()
+	if s.regexps != nil {
+		s.regexps.clear()
+	}
 	return err
 }
 

@@ -41,6 +41,10 @@ func Run(t *testing.T, open Opener) {
 		{"Apps", testApps},
 		{"APIKeys", testAPIKeys},
 		{"TxRollback", testTxRollback},
+		{"Segments", testSegments},
+		{"Exports", testExports},
+		{"Audience", testAudience},
+		{"LoadRecent", testLoadRecent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
