@@ -190,6 +190,14 @@ type Recent struct {
 	Purchases []DayCount // Name: the product id; Revenue set
 }
 
+// Session is one session start of a user on an app.
+type Session struct {
+	UserID     int64
+	AppID      string
+	Time       time.Time
+	AppVersion string // empty keeps the version known
+}
+
 // DayCount is one day's rollup of sessions, an event or a product's purchases.
 type DayCount struct {
 	Name    string
