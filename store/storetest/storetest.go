@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Exports", testExports},
 		{"Audience", testAudience},
 		{"LoadRecent", testLoadRecent},
+		{"AddSessions", testAddSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
