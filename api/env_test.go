@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-oss/herald/api"
 	"github.com/herald-oss/herald/apikeys"
+	"github.com/herald-oss/herald/audiences"
 	"github.com/herald-oss/herald/internal/testdeps"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/seal"
@@ -27,11 +28,12 @@ import (
 
 // env is one API server over a real store and Redis, reached over real HTTP.
 type env struct {
-	t     testing.TB
-	url   string
-	store *store.Store
-	admin string // key with every scope
-	svc   *profiles.Service
+	t       testing.TB
+	url     string
+	store   *store.Store
+	admin   string // key with every scope
+	svc     *profiles.Service
+	exports *audiences.Exporter
 }
 
 type envOptions struct {
@@ -90,15 +92,26 @@ func newEnv(t testing.TB, driver string, eo ...envOptions) *env {
 	if len(eo) > 0 {
 		opts = eo[0].opts
 	}
+	segs := audiences.NewService(st, audiences.Options{Now: svc.Now})
+	// small pages and files, so every export test crosses both boundaries
+	exp, err := audiences.NewExporter(segs, svc, audiences.ExporterOptions{Dir: filepath.Join(t.TempDir(), "exports"), PageSize: 2, RowsPerFile: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exp.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exp.Stop(context.Background()) })
 	srv := api.New(api.Deps{
 		Profiles: svc, Apps: profiles.NewAppService(st, box, nil), Keys: apikeys.NewVerifier(st, time.Second, nil),
+		Audiences: segs, Exports: exp,
 		Limiter: api.NewLimiter(rdb, prefix, nil, nil), Registry: reg,
 		Ready:   func(ctx context.Context) error { return st.Ping(ctx) },
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	}, opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, store: st, svc: svc}
+	e := &env{t: t, url: hs.URL, store: st, svc: svc, exports: exp}
 	e.admin = e.key("admin", apikeys.All)
 	return e
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/herald-oss/herald/apikeys"
+	"github.com/herald-oss/herald/audiences"
 	"github.com/herald-oss/herald/profiles"
 )
 
@@ -38,8 +39,12 @@ type Limit struct {
 type Deps struct {
 	Profiles *profiles.Service
 	Apps     *profiles.AppService
-	Keys     *apikeys.Verifier
-	Limiter  *Limiter
+	// Audiences serves the segment endpoints and Exports the segment export
+	// endpoints; each set is left out when nil.
+	Audiences *audiences.Service
+	Exports   *audiences.Exporter
+	Keys      *apikeys.Verifier
+	Limiter   *Limiter
 	// Ready reports whether the node can serve (store, Redis, migrations).
 	Ready    func(ctx context.Context) error
 	Logger   *slog.Logger
@@ -108,6 +113,22 @@ func (s *Server) routes() {
 	s.handle("GET /manage/apps", endpoint{scope: "manage", class: classDefault}, s.listApps)
 	s.handle("GET /manage/apps/{id}", endpoint{scope: "manage", class: classDefault}, s.getApp)
 	s.handle("PUT /manage/apps/{id}/credentials", endpoint{scope: "manage", class: classDefault}, s.setCredentials)
+
+	if s.deps.Audiences != nil {
+		manage := endpoint{scope: "manage", class: classDefault}
+		s.handle("POST /manage/segments", manage, s.createSegment)
+		s.handle("GET /manage/segments", manage, s.listSegments)
+		s.handle("POST /manage/segments/preview", manage, s.previewSegment)
+		s.handle("GET /manage/segments/{id}", manage, s.getSegment)
+		s.handle("PUT /manage/segments/{id}", manage, s.updateSegment)
+		s.handle("DELETE /manage/segments/{id}", manage, s.deleteSegment)
+		s.handle("GET /manage/segments/{id}/size", manage, s.segmentSize)
+		s.handle("GET /segments/list", endpoint{scope: "segments.list", class: classDefault}, s.brazeListSegments)
+	}
+	if s.deps.Exports != nil {
+		s.handle("POST /users/export/segment", endpoint{scope: "users.export.segment", class: classUsersExport}, s.usersExportSegment)
+		s.handle("GET /manage/exports/{id}", endpoint{scope: "manage", class: classDefault}, s.getExport)
+	}
 }
 
 // ServeHTTP implements http.Handler.

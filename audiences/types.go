@@ -2,10 +2,11 @@ package audiences
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/herald-oss/herald/profiles"
 )
 
 // Segment is a saved filter.
@@ -46,8 +47,9 @@ type Export struct {
 	FinishedAt time.Time // zero until done or failed
 }
 
-// ErrNotFound is returned for a segment or export that does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned for a segment or export that does not exist. It is
+// profiles.ErrNotFound, which the API answers with 404.
+var ErrNotFound = profiles.ErrNotFound
 
 // RefError reports segment references a filter may not have: segments that do
 // not exist, or references that lead back to the segment itself.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-oss/herald/api"
 	"github.com/herald-oss/herald/apikeys"
+	"github.com/herald-oss/herald/audiences"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/seal"
@@ -201,6 +202,8 @@ type node struct {
 	keys     *apikeys.Verifier
 	api      *api.Server
 	senders  *senders
+	segments *audiences.Service
+	exports  *audiences.Exporter
 }
 
 // buildNode opens the store and Redis and wires the services and the API.
@@ -268,11 +271,18 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 		n.close()
 		return nil, err
 	}
+	n.segments = audiences.NewService(st, audiences.Options{})
+	n.exports, err = audiences.NewExporter(n.segments, n.profiles, audiences.ExporterOptions{
+		Dir: cfg.Path(cfg.Exports.Dir), RowsPerFile: cfg.Exports.RowsPerFile, Logger: log})
+	if err != nil {
+		n.close()
+		return nil, err
+	}
 	n.keys = apikeys.NewVerifier(st, cfg.API.KeyCacheTTL, nil)
 	rl := cfg.API.RateLimits
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
 	n.api = api.New(api.Deps{
-		Profiles: n.profiles, Apps: n.apps, Keys: n.keys,
+		Profiles: n.profiles, Apps: n.apps, Keys: n.keys, Audiences: n.segments, Exports: n.exports,
 		Limiter: api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
 		Ready:   n.ready, Logger: log, Registry: n.registry,
 		Metrics: promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),

@@ -277,7 +277,7 @@ func (c *cli) serve(ctx context.Context, args []string, role string) error {
 	defer n.close()
 	h := n.httpComponent()
 	log.Info("herald starting", "role", role, "version", version(), "addr", cfg.API.Addr, "store", cfg.Store.Driver)
-	return runComponents(ctx, log, cfg.Lifecycle.DrainTimeout, []component{n.ingestComponent(), h}, h.Failed())
+	return runComponents(ctx, log, cfg.Lifecycle.DrainTimeout, []component{n.ingestComponent(), n.exports, h}, h.Failed())
 }
 
 // ingestComponent waits, when stopping, for the /users/track writers to finish

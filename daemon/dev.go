@@ -56,6 +56,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	cfg.Store.Driver = "sqlite"
 	cfg.Store.SQLite.Path = filepath.Join(absData, "herald.db")
 	cfg.Store.AutoMigrate = true
+	cfg.Exports.Dir = filepath.Join(absData, "exports")
 	cfg.Providers.WebPush.AllowLoopback = true // the fake push service listens on loopback
 	if cfg.Security.EncryptionKey == "" && cfg.Security.EncryptionKeyFile == "" {
 		keyFile, err := devSecret(filepath.Join(absData, "encryption.key"), func() string {
@@ -112,7 +113,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if mr != nil {
 		comps = append(comps, miniredisClock(mr))
 	}
-	comps = append(comps, n.ingestComponent())
+	comps = append(comps, n.ingestComponent(), n.exports)
 	h := n.httpComponent()
 	comps = append(comps, h)
 	banner := func(context.Context) error {

@@ -65,20 +65,32 @@ func DecodeExport(r io.Reader) (*ExportRequest, error) {
 			return nil, requestErr("user_aliases[%d] needs alias_name and alias_label", i)
 		}
 	}
-	if body.Fields != nil {
-		known := map[string]bool{}
-		for _, f := range ExportFields() {
-			known[f] = true
-		}
-		req.Fields = map[string]bool{}
-		for _, f := range body.Fields {
-			if !known[f] {
-				return nil, requestErr("fields_to_export: unknown field %q", f)
-			}
-			req.Fields[f] = true
-		}
+	fields, err := ExportFieldSet(body.Fields)
+	if err != nil {
+		return nil, err
 	}
+	req.Fields = fields
 	return req, nil
+}
+
+// ExportFieldSet checks fields_to_export and returns them as a set; nil (the
+// field left out) means every field.
+func ExportFieldSet(fields []string) (map[string]bool, error) {
+	if fields == nil {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	for _, f := range ExportFields() {
+		known[f] = true
+	}
+	set := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		if !known[f] {
+			return nil, requestErr("fields_to_export: unknown field %q", f)
+		}
+		set[f] = true
+	}
+	return set, nil
 }
 
 // ExportResult is the /users/export/ids answer.
@@ -93,6 +105,20 @@ func (s *Service) Export(ctx context.Context, req *ExportRequest) (*ExportResult
 	if err != nil {
 		return nil, err
 	}
+	users, err := s.ExportUsers(ctx, ids, req.Fields)
+	if err != nil {
+		return nil, err
+	}
+	res := &ExportResult{Users: users, InvalidUserIDs: missing}
+	if res.InvalidUserIDs == nil {
+		res.InvalidUserIDs = []string{}
+	}
+	return res, nil
+}
+
+// ExportUsers builds the Braze-shaped export objects of users, in the order
+// of ids; ids that do not exist are left out. fields nil means every field.
+func (s *Service) ExportUsers(ctx context.Context, ids []int64, fields map[string]bool) ([]map[string]any, error) {
 	profiles, err := s.store.Profiles(ctx, ids)
 	if err != nil {
 		return nil, err
@@ -105,14 +131,11 @@ func (s *Service) Export(ctx context.Context, req *ExportRequest) (*ExportResult
 	for _, a := range apps {
 		byID[a.ID] = a
 	}
-	res := &ExportResult{Users: make([]map[string]any, 0, len(profiles)), InvalidUserIDs: missing}
-	if res.InvalidUserIDs == nil {
-		res.InvalidUserIDs = []string{}
-	}
+	users := make([]map[string]any, 0, len(profiles))
 	for _, p := range profiles {
-		res.Users = append(res.Users, exportUser(p, byID, req.Fields))
+		users = append(users, exportUser(p, byID, fields))
 	}
-	return res, nil
+	return users, nil
 }
 
 func isoTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
