@@ -9,9 +9,3 @@ import (
 func (s *Store) QueryRowForTest(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.queryRow(ctx, q, args...)
 }
-
-// ExecForTest runs a write statement (tests only).
-func (s *Store) ExecForTest(ctx context.Context, q string, args ...any) error {
-	_, err := s.exec(ctx, q, args...)
-	return err
-}

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,12 +225,6 @@ func testAudience(t *testing.T, s *store.Store) {
 	}
 }
 
-// execer writes rows the contract has no method for yet (sessions); the store
-// test binary provides it.
-type execer interface {
-	ExecForTest(ctx context.Context, q string, args ...any) error
-}
-
 func testLoadRecent(t *testing.T, s *store.Store) {
 	c := ctx(t)
 	ids := mustUsers(t, s, "r1", "r2", "r3")
@@ -258,16 +251,18 @@ func testLoadRecent(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if x, ok := any(s).(execer); ok {
-		for _, d := range []struct {
-			user int64
-			day  int64
-			n    int
-		}{{ids[0], todayN, 3}, {ids[0], todayN - 31, 1}, {ids[1], todayN - 2, 2}} {
-			if err := x.ExecForTest(c, "INSERT INTO user_session_days (user_id, day, sessions) VALUES (?, ?, ?)", d.user, d.day, d.n); err != nil {
-				t.Fatal(err)
-			}
+	var sessions []profiles.Session
+	for _, ss := range []struct {
+		user int64
+		at   time.Time
+		n    int
+	}{{ids[0], today, 3}, {ids[0], ago(31), 1}, {ids[1], ago(2), 2}} {
+		for range ss.n {
+			sessions = append(sessions, profiles.Session{UserID: ss.user, AppID: "app", Time: ss.at})
 		}
+	}
+	if err := s.AddSessions(c, sessions); err != nil {
+		t.Fatal(err)
 	}
 	ps, err := s.Profiles(c, ids)
 	if err != nil {
@@ -290,10 +285,8 @@ func testLoadRecent(t *testing.T, s *store.Store) {
 	if r2.Events != nil || r2.Sessions != nil || r2.Purchases != nil {
 		t.Errorf("r3 recent = %+v, want empty", r2)
 	}
-	if _, ok := any(s).(execer); ok {
-		if fmt.Sprint(r0.Sessions) != fmt.Sprint([]profiles.DayCount{{Day: todayN, Count: 3}}) || len(r1.Sessions) != 1 || r1.Sessions[0].Count != 2 {
-			t.Errorf("sessions = %+v / %+v", r0.Sessions, r1.Sessions)
-		}
+	if fmt.Sprint(r0.Sessions) != fmt.Sprint([]profiles.DayCount{{Day: todayN, Count: 3}}) || len(r1.Sessions) != 1 || r1.Sessions[0].Count != 2 {
+		t.Errorf("sessions = %+v / %+v", r0.Sessions, r1.Sessions)
 	}
 	if err := s.LoadRecent(c, nil, todayN); err != nil {
 		t.Fatalf("LoadRecent(nil) = %v", err)
