@@ -37,7 +37,14 @@ func (s *Server) writeSegmentError(w http.ResponseWriter, r *http.Request, err e
 	var inUse *audiences.InUseError
 	switch {
 	case errors.As(err, &inUse):
-		writeJSON(w, http.StatusConflict, map[string]any{"message": inUse.Error(), "referenced_by": inUse.By})
+		by := make([]map[string]string, len(inUse.By))
+		for i, id := range inUse.By {
+			by[i] = map[string]string{"id": id}
+			if i < len(inUse.Names) {
+				by[i]["name"] = inUse.Names[i]
+			}
+		}
+		writeJSON(w, http.StatusConflict, map[string]any{"message": inUse.Error(), "referenced_by": by})
 	case errors.Is(err, audiences.ErrNotFound):
 		writeMessage(w, http.StatusNotFound, what+" "+strconv.Quote(r.PathValue("id"))+" not found")
 	default:

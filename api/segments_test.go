@@ -95,8 +95,9 @@ func TestSegmentsManagement(t *testing.T) {
 		if r.status != http.StatusConflict || !strings.Contains(string(r.body), notGold) {
 			t.Fatalf("delete of a referenced segment: %d %s", r.status, r.body)
 		}
-		if by := r.json(t)["referenced_by"].([]any); len(by) != 1 || by[0] != notGold {
-			t.Fatalf("referenced_by = %v", by)
+		if by := r.json(t)["referenced_by"].([]any); len(by) != 1 || fmt.Sprint(by[0]) != "map[id:"+notGold+" name:Not gold]" ||
+			!strings.Contains(r.json(t)["message"].(string), "(Not gold)") {
+			t.Fatalf("409 = %s", r.body)
 		}
 
 		// update

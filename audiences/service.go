@@ -70,9 +70,20 @@ func (s *Service) Update(ctx context.Context, id, name string, filter json.RawMe
 	return sg, nil
 }
 
-// Delete deletes a segment; one other segments reference is a *InUseError.
+// Delete deletes a segment; one other segments reference is a *InUseError
+// naming them.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteSegment(ctx, id)
+	err := s.store.DeleteSegment(ctx, id)
+	var inUse *InUseError
+	if errors.As(err, &inUse) {
+		inUse.Names = make([]string, len(inUse.By))
+		for i, by := range inUse.By {
+			if sg, gerr := s.store.Segment(ctx, by); gerr == nil {
+				inUse.Names[i] = sg.Name
+			}
+		}
+	}
+	return err
 }
 
 // Get returns a segment.

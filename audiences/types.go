@@ -76,12 +76,21 @@ func (e *RefError) Error() string {
 // deleted.
 type InUseError struct {
 	ID string
-	// By are the ids of the segments referencing it.
-	By []string
+	// By are the ids of the segments referencing it; Names their names, when
+	// known (Service.Delete sets them).
+	By    []string
+	Names []string
 }
 
 func (e *InUseError) Error() string {
-	return fmt.Sprintf("segment %q is referenced by segment(s) %s", e.ID, quoteAll(e.By))
+	by := make([]string, len(e.By))
+	for i, id := range e.By {
+		by[i] = fmt.Sprintf("%q", id)
+		if i < len(e.Names) && e.Names[i] != "" {
+			by[i] += fmt.Sprintf(" (%s)", e.Names[i])
+		}
+	}
+	return fmt.Sprintf("segment %q is referenced by segment(s) %s", e.ID, strings.Join(by, ", "))
 }
 
 func quoteAll(ss []string) string {
