@@ -44,9 +44,9 @@ func (c cmp) positive() (cmp, bool) {
 
 // Comparison names per type, as Braze spells them.
 var (
-	stringCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "matches_regex": cRegex,
+	stringCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "does_not_equal": cNe, "matches_regex": cRegex,
 		"does_not_match_regex": cNotRegex, "exists": cExists, "does_not_exist": cNotExists}
-	numberCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "greater_than": cGt,
+	numberCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "does_not_equal": cNe, "greater_than": cGt,
 		"greater_than_or_equal_to": cGe, "less_than": cLt, "less_than_or_equal_to": cLe,
 		"exists": cExists, "does_not_exist": cNotExists}
 	boolCmps = map[string]cmp{"equals": cEq, "does_not_equal": cNe, "not_equal": cNe,

@@ -200,7 +200,9 @@ func (p *parser) node(v any, path string, depth int) *node {
 		p.add(child(path, key), "want an object")
 		return nil
 	}
-	l := &leafInput{p: p, path: child(path, key), fields: fields, used: map[string]bool{}}
+	// A leaf's fields are named from the node's path, as in
+	// "AND[2].OR[0].comparison".
+	l := &leafInput{p: p, path: path, fields: fields, used: map[string]bool{}}
 	n := parse(l)
 	l.unused()
 	return n

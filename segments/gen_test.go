@@ -33,7 +33,7 @@ func genNode(rng *rand.Rand, depth int, refs bool) map[string]any {
 }
 
 var (
-	numCmps   = []string{"equals", "not_equal", "greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to"}
+	numCmps   = []string{"equals", "not_equal", "does_not_equal", "greater_than", "greater_than_or_equal_to", "less_than", "less_than_or_equal_to"}
 	timeCmps  = []string{"before", "after", "less_than_x_days_ago", "greater_than_x_days_ago", "less_than_x_days_in_the_future", "greater_than_x_days_in_the_future"}
 	countCmps = []string{"more_than", "less_than", "exactly"}
 )
@@ -54,7 +54,7 @@ func genLeaf(rng *rand.Rand, refs bool) map[string]any {
 	}
 	switch rng.IntN(n) {
 	case 0: // custom string
-		cmp := pick(rng, "equals", "not_equal", "matches_regex", "does_not_match_regex", "exists", "does_not_exist")
+		cmp := pick(rng, "equals", "not_equal", "does_not_equal", "matches_regex", "does_not_match_regex", "exists", "does_not_exist")
 		v := any(pick(rng, "gold", "silver", "Gold", "", "ünï", "x"))
 		if cmp == "matches_regex" || cmp == "does_not_match_regex" {
 			v = pick(rng, "^gold", "(?i)gold", "old$", "^g.*n$", "[ü]", `\d`, "si(l|x)ver", "^$", "o{2,}", "[^a-z]")

@@ -84,7 +84,11 @@ func parseCustom(l *leafInput) *node {
 		return n
 	}
 	n.cmp = cmpsFor(vt)[name]
-	if !hasValue && n.cmp != cNone {
+	if n.cmp == cNone {
+		l.bad("comparison", "unknown comparison %q for %s", name, vtypeNames[vt])
+		return n
+	}
+	if !hasValue {
 		l.bad("value", "required")
 		return n
 	}
