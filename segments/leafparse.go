@@ -7,7 +7,7 @@ import (
 
 // measureCmps compare counts and amounts: the number comparisons without
 // exists, and Braze's more_than, less_than and exactly.
-var measureCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "greater_than": cGt,
+var measureCmps = map[string]cmp{"equals": cEq, "not_equal": cNe, "does_not_equal": cNe, "greater_than": cGt,
 	"greater_than_or_equal_to": cGe, "less_than": cLt, "less_than_or_equal_to": cLe,
 	"more_than": cGt, "exactly": cEq}
 
