@@ -68,7 +68,7 @@ func TestSegmentsManagement(t *testing.T) {
 		bad := `{"name":"","filter":{"AND":[{"random_bucket":{"comparison":"less_than","value":10}},
 			{"OR":[{"custom_attribute":{"custom_attribute_name":"age","comparison":"greater","value":3}}]}]}}`
 		r = e.do("POST", "/manage/segments", bad)
-		if !problem(r, "name", "required") || !problem(r, "filter.AND[1].OR[0].custom_attribute.comparison", `unknown comparison \"greater\" for number`) {
+		if !problem(r, "name", "required") || !problem(r, "filter.AND[1].OR[0].comparison", `unknown comparison \"greater\" for number`) {
 			t.Fatalf("invalid segment: %d %s", r.status, r.body)
 		}
 		if r := e.do("POST", "/manage/segments", `{"name":"x"}`); !problem(r, "filter", "required") {
