@@ -34,18 +34,7 @@ CREATE TABLE exports (
 );
 CREATE INDEX exports_status ON exports (status, created_at);
 
--- Audience scans: filters on recent activity read the day rollups by name and
--- day across all users (the primary keys lead with user_id, for one user).
-CREATE INDEX user_event_days_name_day ON user_event_days (name, day, user_id, count);
-CREATE INDEX user_purchase_days_day ON user_purchase_days (day, user_id, product_id, count, revenue);
-CREATE INDEX user_purchase_days_product_day ON user_purchase_days (product_id, day, user_id, count, revenue);
-CREATE INDEX user_session_days_day ON user_session_days (day, user_id, sessions);
-
 -- +goose Down
-DROP INDEX user_session_days_day;
-DROP INDEX user_purchase_days_product_day;
-DROP INDEX user_purchase_days_day;
-DROP INDEX user_event_days_name_day;
 DROP TABLE exports;
 DROP TABLE segment_refs;
 DROP TABLE segments;
