@@ -1,0 +1,124 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of ClientOptions and ServerOptions.
+const (
+	DefaultQueue     = "herald"
+	DefaultRetention = 24 * time.Hour
+	// DefaultTimeout bounds one run of a task; its context is cancelled then.
+	DefaultTimeout  = 10 * time.Minute
+	DefaultMaxRetry = 25
+)
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// Queue is the asynq queue tasks go to; the workers must serve the same
+	// one. Default DefaultQueue.
+	Queue string
+	// Retention is how long a completed task with a task id is kept, so a
+	// second enqueue of it is recognized as a duplicate. Default DefaultRetention.
+	Retention time.Duration
+	// Timeout bounds one run of a task. Default DefaultTimeout.
+	Timeout time.Duration
+	// MaxRetry is how many failed runs a task gets before it is archived
+	// (a Backoff is not a failed run). Default DefaultMaxRetry.
+	MaxRetry int
+}
+
+// Client enqueues Herald's tasks. It is safe for concurrent use.
+type Client struct {
+	c    *asynq.Client
+	opts ClientOptions
+	now  func() time.Time
+}
+
+// NewClient returns a Client on an existing Redis client (whose connection
+// settings — TLS, auth, Sentinel or Cluster — it reuses; closing rc is the
+// caller's job).
+func NewClient(rc redis.UniversalClient, o ClientOptions) *Client {
+	if o.Queue == "" {
+		o.Queue = DefaultQueue
+	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxRetry <= 0 {
+		o.MaxRetry = DefaultMaxRetry
+	}
+	return &Client{c: asynq.NewClientFromRedisClient(rc), opts: o, now: time.Now}
+}
+
+// Queue returns the queue the client enqueues to.
+func (c *Client) Queue() string { return c.opts.Queue }
+
+// EnqueueDispatch enqueues a dispatch with the task id DispatchTaskID. A task
+// with that id already there (pending, retrying, running, or completed within
+// the Retention) is success: the dispatch is already queued.
+func (c *Client) EnqueueDispatch(ctx context.Context, p DispatchPayload) error {
+	return c.enqueue(ctx, TypeDispatch, p, DispatchTaskID(p.DispatchID), 0)
+}
+
+// EnqueueDeliver enqueues a page to run after processIn (0: now), with the
+// task id DeliverTaskID; an existing task with that id is success.
+func (c *Client) EnqueueDeliver(ctx context.Context, p DeliverPayload, processIn time.Duration) error {
+	return c.enqueue(ctx, TypeDeliver, p, DeliverTaskID(p.DispatchID, p.FirstUserID), processIn)
+}
+
+// EnqueueTrigger enqueues an API-triggered campaign send; with a RequestID a
+// second enqueue of it is a no-op.
+func (c *Client) EnqueueTrigger(ctx context.Context, p TriggerPayload) error {
+	return c.enqueue(ctx, TypeTrigger, p, triggerTaskID(p.RequestID), 0)
+}
+
+// EnqueueSend enqueues an ad-hoc send; with a RequestID a second enqueue of
+// it is a no-op.
+func (c *Client) EnqueueSend(ctx context.Context, p SendPayload) error {
+	return c.enqueue(ctx, TypeSend, p, sendTaskID(p.RequestID), 0)
+}
+
+// headerDue carries when a task became due (Unix milliseconds), for the
+// queue latency metric.
+const headerDue = "herald-due-ms"
+
+func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate() error }, taskID string, processIn time.Duration) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("enqueue %s: invalid payload: %w", typ, err)
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", typ, err)
+	}
+	if processIn < 0 {
+		processIn = 0
+	}
+	due := c.now().Add(processIn).UnixMilli()
+	opts := []asynq.Option{asynq.Queue(c.opts.Queue), asynq.MaxRetry(c.opts.MaxRetry), asynq.Timeout(c.opts.Timeout)}
+	if taskID != "" {
+		opts = append(opts, asynq.TaskID(taskID), asynq.Retention(c.opts.Retention))
+	}
+	if processIn > 0 {
+		opts = append(opts, asynq.ProcessIn(processIn))
+	}
+	task := asynq.NewTaskWithHeaders(typ, data, map[string]string{headerDue: strconv.FormatInt(due, 10)}, opts...)
+	if _, err := c.c.EnqueueContext(ctx, task); err != nil {
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			return nil // already there: enqueued once is what was asked
+		}
+		return fmt.Errorf("enqueue %s %s: %w", typ, taskID, err)
+	}
+	return nil
+}
