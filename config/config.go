@@ -16,6 +16,8 @@ type Config struct {
 	Providers Providers `yaml:"providers"`
 	Templates Templates `yaml:"templates"`
 	Exports   Exports   `yaml:"exports"`
+	Queue     Queue     `yaml:"queue"`
+	Ops       Ops       `yaml:"ops"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
 
@@ -181,6 +183,34 @@ type Exports struct {
 	RowsPerFile int `yaml:"rows_per_file"`
 }
 
+// Queue configures the task queue (asynq on Redis) the API enqueues to and
+// workers run.
+type Queue struct {
+	// Name of the queue; every process of one deployment uses the same one.
+	// Deployments sharing one Redis need different names (the queue's keys are
+	// asynq:{name}:…, not under redis.key_prefix). Default: herald.
+	Name string `yaml:"name"`
+	// Concurrency is how many tasks one worker process runs at once.
+	// Default: 20.
+	Concurrency int `yaml:"concurrency"`
+	// ShutdownTimeout is how long a stopping worker waits for its running
+	// tasks; those still running then go back to the queue. Capped at
+	// lifecycle.drain_timeout, which bounds the whole stop. Default: 20s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Retention is how long a completed task is remembered, so that enqueueing
+	// the same dispatch or page again is a no-op. Default: 24h.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// Ops configures the health and metrics listener of the worker and scheduler
+// roles.
+type Ops struct {
+	// Addr is where herald worker and herald scheduler serve /healthz, /readyz
+	// and /metrics (the API role serves them on api.addr; herald all and herald
+	// dev on api.addr only). Empty: no listener. Default: 127.0.0.1:9091.
+	Addr string `yaml:"addr"`
+}
+
 // Templates configures Liquid rendering.
 type Templates struct {
 	ConnectedContent ConnectedContent `yaml:"connected_content"`
@@ -332,6 +362,8 @@ func Default() Config {
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
 		Exports:   Exports{Dir: "./herald-data/exports", RowsPerFile: 100000},
+		Queue:     Queue{Name: "herald", Concurrency: 20, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
+		Ops:       Ops{Addr: "127.0.0.1:9091"},
 		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{
 			Pause: 5 * time.Minute,

@@ -72,6 +72,8 @@ func TestLoadFull(t *testing.T) {
 		Providers: Default().Providers,
 		Templates: Default().Templates,
 		Exports:   Exports{Dir: "/var/lib/herald/exports", RowsPerFile: 50000},
+		Queue:     Queue{Name: "herald-prod", Concurrency: 100, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
+		Ops:       Ops{Addr: "0.0.0.0:9100"},
 		Apps: []App{
 			{ID: "ios-main", Name: "Example iOS", Platform: "ios", APNs: &APNs{
 				KeyFile: "../secrets/AuthKey_ABC123DEFG.p8", KeyID: "ABC123DEFG", TeamID: "DEF123GHIJ",

@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	v.providers()
 	v.templates()
 	v.exports()
+	v.queue()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -224,6 +225,29 @@ func (v *validator) exports() {
 	}
 	if n := e.RowsPerFile; n < 1 || n > 10000000 {
 		v.add("exports.rows_per_file", "must be between 1 and 10000000, got %d", n)
+	}
+}
+
+// queueNamePattern keeps queue names plain: asynq puts them inside a Redis
+// Cluster hash tag, asynq:{name}:….
+var queueNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (v *validator) queue() {
+	q := &v.cfg.Queue
+	if !queueNamePattern.MatchString(q.Name) {
+		v.add("queue.name", "%q must be 1-64 letters, digits, '.', '_' or '-'", q.Name)
+	}
+	if q.Concurrency < 1 || q.Concurrency > 10000 {
+		v.add("queue.concurrency", "must be between 1 and 10000, got %d", q.Concurrency)
+	}
+	v.positive("queue.shutdown_timeout", q.ShutdownTimeout)
+	if q.Retention < time.Minute || q.Retention > 30*24*time.Hour {
+		v.add("queue.retention", "must be between 1m and 720h, got %s", q.Retention)
+	}
+	if a := v.cfg.Ops.Addr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			v.add("ops.addr", "must be host:port or empty: %v", err)
+		}
 	}
 }
 
