@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"Audience", testAudience},
 		{"LoadRecent", testLoadRecent},
 		{"AddSessions", testAddSessions},
+		{"DispatchPages", testDispatchPages},
+		{"LedgerClaims", testLedgerClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

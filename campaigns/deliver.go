@@ -1,0 +1,314 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/segments"
+	"github.com/herald-oss/herald/templates"
+)
+
+// pushPlatforms maps a push message key to the device platform it targets.
+var pushPlatforms = map[string]string{ApplePush: profiles.PlatformIOS, AndroidPush: profiles.PlatformAndroid, WebPush: profiles.PlatformWeb}
+
+// pending is one claimed message waiting to be sent.
+type pending struct {
+	claim  Claim
+	appID  string
+	token  string
+	object map[string]any
+}
+
+// run is one deliver task's state.
+type run struct {
+	d        *Dispatch
+	now      time.Time
+	token    string
+	outcomes []Outcome
+	events   []Engagement
+	drops    []profiles.TokenDrop
+	again    bool          // some row must be tried again later
+	after    time.Duration // the longest wait a provider asked for
+}
+
+func (r *run) abort(k LedgerKey, reason string) {
+	r.outcomes = append(r.outcomes, Outcome{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: messageID(k), State: LedgerAborted, Reason: reason})
+	r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventAbort, Reason: reason, At: r.now})
+}
+
+// Deliver runs a campaign:deliver task: one page of a dispatch. Every user
+// is checked again at send time (still there, subscribed, in the audience),
+// rendered, claimed in the ledger, and sent through the app's channel
+// sender; results, aborts and engagement events are recorded per page. The
+// page completes when every message of it is final; messages to retry, and
+// rows another worker holds, make the task wait (queue.Backoff: not a
+// failure).
+func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
+	d, err := p.st.Dispatch(ctx, t.DispatchID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	switch d.Status {
+	case DispatchPaused:
+		p.metrics.pages.WithLabelValues("retry").Inc()
+		return &queue.Backoff{After: p.opts.PageRetry, Reason: "dispatch paused"}
+	case DispatchStopped:
+		p.metrics.pages.WithLabelValues("skipped").Inc()
+		return nil
+	}
+	page, err := p.st.Page(ctx, t.DispatchID, t.FirstUserID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	if page.Done {
+		p.metrics.pages.WithLabelValues("skipped").Inc()
+		return nil
+	}
+	c, err := p.compile(ctx, d)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	profs, err := p.st.Profiles(ctx, page.UserIDs) // deleted users are simply absent
+	if err != nil {
+		return err
+	}
+	r := &run{d: d, now: p.opts.Now(), token: newToken()}
+	if c.filter != nil {
+		if err := p.st.LoadRecent(ctx, profs, r.now.Unix()/86400-segments.RecentDays); err != nil {
+			return err
+		}
+	}
+	var claims []Claim
+	var toSend []pending
+	for _, prof := range profs {
+		for _, pm := range p.prepare(ctx, r, c, prof) {
+			claims = append(claims, pm.claim)
+			toSend = append(toSend, pm)
+		}
+	}
+	results, err := p.st.Claim(ctx, claims, r.token, r.now, r.now.Add(p.opts.Lease))
+	if err != nil {
+		return err
+	}
+	var mine []pending
+	for i, res := range results {
+		switch res.State {
+		case Claimed:
+			p.metrics.claims.WithLabelValues("claimed").Inc()
+			pm := toSend[i]
+			pm.claim.MessageID = res.MessageID
+			if res.Attempts > p.opts.MaxAttempts {
+				r.finish(pm, LedgerFailed, AbortExhaustedRetries, "")
+				continue
+			}
+			mine = append(mine, pm)
+		case Finished:
+			p.metrics.claims.WithLabelValues("finished").Inc()
+		case Busy:
+			p.metrics.claims.WithLabelValues("busy").Inc()
+			r.again = true
+		}
+	}
+	p.send(ctx, r, mine)
+	if err := p.st.Record(ctx, r.outcomes, r.events, r.token, p.opts.Now()); err != nil {
+		return err
+	}
+	for _, o := range r.outcomes {
+		if o.State == LedgerAborted || o.State == LedgerFailed {
+			p.metrics.aborts.WithLabelValues(o.Reason).Inc()
+		}
+	}
+	if len(r.drops) > 0 {
+		if _, err := p.st.InvalidateTokens(ctx, r.drops); err != nil {
+			return err
+		}
+	}
+	if r.again {
+		p.metrics.pages.WithLabelValues("retry").Inc()
+		return &queue.Backoff{After: max(r.after, p.opts.PageRetry), Reason: "messages to retry"}
+	}
+	if _, err := p.st.CompletePage(ctx, d.ID, page.FirstUserID, p.opts.Now()); err != nil {
+		return err
+	}
+	p.metrics.pages.WithLabelValues("done").Inc()
+	return nil
+}
+
+// finish records the final state of a claimed message.
+func (r *run) finish(pm pending, state, reason, providerID string) {
+	k := pm.claim.LedgerKey
+	r.outcomes = append(r.outcomes, Outcome{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
+		Claimed: true, State: state, Reason: reason, ProviderID: providerID})
+	switch state {
+	case LedgerDelivered:
+		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventSend, At: r.now},
+			Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventDelivery, At: r.now})
+	case LedgerDropped:
+		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventSend, At: r.now},
+			Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventBounce, Reason: reason, At: r.now})
+	case LedgerAborted, LedgerFailed:
+		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventAbort, Reason: reason, At: r.now})
+	}
+}
+
+// prepare decides, for one user, every message of the dispatch: aborts are
+// recorded in r; the messages to claim and send are returned.
+func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profiles.Profile) []pending {
+	u := prof.User
+	spec := r.d.Spec
+	var out []pending
+	var vars templates.Vars
+	for ch, obj := range c.objects {
+		platform, isPush := pushPlatforms[ch]
+		userKey := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}
+		switch {
+		case c.filter != nil && !c.filter.Eval(prof, r.now):
+			r.abort(userKey, AbortNotInSegment)
+			continue
+		case !subscribed(spec.RecipientSubscriptionState, ch, u):
+			r.abort(userKey, AbortNotSubscribed)
+			continue
+		case spec.SendBy != nil && r.now.After(*spec.SendBy):
+			r.abort(userKey, AbortExpired)
+			continue
+		}
+		if !isPush {
+			r.abort(userKey, "channel_unavailable")
+			continue
+		}
+		var devices []profiles.Device
+		for _, d := range prof.Devices {
+			if d.Valid() && d.PushEnabled && d.Platform == platform {
+				devices = append(devices, d)
+			}
+		}
+		if len(devices) == 0 {
+			r.abort(userKey, AbortNoValidToken)
+			continue
+		}
+		if vars == nil {
+			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
+				APITriggerProperties: triggerProps(spec, u.ID)})
+		}
+		rendered, err := obj.Render(ctx, vars)
+		if err != nil {
+			var ab *templates.AbortError
+			if errors.As(err, &ab) {
+				r.abort(userKey, AbortLiquid)
+			} else {
+				p.log.Warn("render failed", "dispatch", r.d.ID, "user", u.ID, "channel", ch, "error", err)
+				r.abort(userKey, AbortRenderError)
+			}
+			continue
+		}
+		for _, d := range devices {
+			k := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch, Device: d.TokenKey}
+			out = append(out, pending{claim: Claim{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: messageID(k)},
+				appID: d.AppID, token: d.Token, object: rendered})
+		}
+	}
+	return out
+}
+
+// triggerProps merges the request's trigger properties with the user's own.
+func triggerProps(s Spec, userID int64) map[string]any {
+	own := s.PerUserProperties[userID]
+	if len(own) == 0 {
+		return s.TriggerProperties
+	}
+	out := make(map[string]any, len(s.TriggerProperties)+len(own))
+	for k, v := range s.TriggerProperties {
+		out[k] = v
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
+
+// subscribed applies recipient_subscription_state to a channel's state.
+func subscribed(state, channel string, u *profiles.User) bool {
+	s := u.Standard.PushSubscribe
+	if _, push := pushPlatforms[channel]; !push {
+		return true
+	}
+	if s == "" {
+		s = SubscriptionSubscribed
+	}
+	switch state {
+	case SubscriptionAll:
+		return true
+	case SubscriptionOptedIn:
+		return s == SubscriptionOptedIn
+	default:
+		return s == SubscriptionOptedIn || s == SubscriptionSubscribed
+	}
+}
+
+// send sends the claimed messages, grouped by app, and records each result.
+func (p *Pipeline) send(ctx context.Context, r *run, mine []pending) {
+	byApp := map[string][]pending{}
+	for _, pm := range mine {
+		byApp[pm.appID] = append(byApp[pm.appID], pm)
+	}
+	for appID, group := range byApp {
+		snd, channel, err := p.senders.For(ctx, appID)
+		if err != nil {
+			p.log.Warn("no sender for app", "app", appID, "error", err)
+			for _, pm := range group {
+				r.retry(pm, 0)
+			}
+			continue
+		}
+		msgs := make([]channels.Message, len(group))
+		for i, pm := range group {
+			msgs[i] = channels.Message{ID: pm.claim.MessageID, DispatchID: r.d.ID, AppID: appID, Token: pm.token,
+				CollapseID: pm.claim.MessageID, Object: pm.object}
+		}
+		sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+		results := snd.Send(sctx, msgs)
+		cancel()
+		for i, res := range results {
+			pm := group[i]
+			p.metrics.deliveries.WithLabelValues(channel, res.Outcome.String()).Inc()
+			switch res.Outcome {
+			case channels.Delivered:
+				r.finish(pm, LedgerDelivered, "", res.ProviderID)
+			case channels.DropToken:
+				r.finish(pm, LedgerDropped, res.Reason, "")
+				r.drops = append(r.drops, profiles.TokenDrop{AppID: appID, TokenKey: pm.claim.Device, Reason: res.Reason, At: r.now})
+				p.metrics.prunes.WithLabelValues(channel).Inc()
+			case channels.Permanent:
+				if res.Reason == channels.ReasonInvalidPayload {
+					r.finish(pm, LedgerAborted, AbortInvalidPayload, "")
+				} else {
+					r.finish(pm, LedgerFailed, AbortProviderRejected, "")
+				}
+			default:
+				r.retry(pm, res.After)
+			}
+		}
+	}
+}
+
+// retry leaves a claimed message to be sent again by a later run.
+func (r *run) retry(pm pending, after time.Duration) {
+	k := pm.claim.LedgerKey
+	r.outcomes = append(r.outcomes, Outcome{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
+		Claimed: true, State: LedgerRetry})
+	r.again = true
+	r.after = max(r.after, after)
+}

@@ -1,0 +1,138 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/herald-oss/herald/queue"
+)
+
+// Dispatch runs a campaign:dispatch task: it pages the dispatch's audience
+// from its cursor, records each page in the store and enqueues its deliver
+// task. A re-run (a retry, the reconciler) resumes from the cursor; pages
+// already recorded keep their users, and their tasks are enqueued under the
+// same TaskID, so nothing is sent twice.
+func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error {
+	d, err := p.st.Dispatch(ctx, t.DispatchID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return err
+	}
+	switch d.Status {
+	case DispatchPaused:
+		return &queue.Backoff{After: p.opts.PageRetry, Reason: "dispatch paused"}
+	case DispatchStopped, DispatchDone:
+		return nil
+	}
+	if d.PagingDone {
+		return nil
+	}
+	now := p.opts.Now()
+	if len(d.Spec.UserIDs) > 0 || len(d.Spec.Filter) == 0 {
+		return p.dispatchList(ctx, d, now)
+	}
+	c, err := p.compile(ctx, d)
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	where, args, err := c.filter.SQL(p.st.Driver(), now)
+	if err != nil {
+		return fmt.Errorf("dispatch %s: %w: %w", d.ID, err, asynq.SkipRetry)
+	}
+	cursor := d.Cursor
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ids, err := p.st.AudiencePage(ctx, where, args, cursor, PageSize)
+		if err != nil {
+			return err
+		}
+		done := len(ids) < PageSize
+		var pages []Page
+		if len(ids) > 0 {
+			pages = []Page{{DispatchID: d.ID, FirstUserID: ids[0], UserIDs: ids}}
+			cursor = ids[len(ids)-1]
+		}
+		if err := p.st.AddPages(ctx, d.ID, pages, cursor, done, p.opts.Now()); err != nil {
+			return err
+		}
+		for _, pg := range pages {
+			if err := p.enqueue.EnqueueDeliver(ctx, queue.DeliverPayload{DispatchID: d.ID, FirstUserID: pg.FirstUserID}, 0); err != nil {
+				return err // the page is recorded: the reconciler enqueues it if this run dies
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// dispatchList pages explicit recipients (an API send to listed users).
+func (p *Pipeline) dispatchList(ctx context.Context, d *Dispatch, now time.Time) error {
+	ids := slices.Clone(d.Spec.UserIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var pages []Page
+	for start := 0; start < len(ids); start += PageSize {
+		chunk := ids[start:min(start+PageSize, len(ids))]
+		pages = append(pages, Page{DispatchID: d.ID, FirstUserID: chunk[0], UserIDs: chunk})
+	}
+	var cursor int64
+	if len(ids) > 0 {
+		cursor = ids[len(ids)-1]
+	}
+	if err := p.st.AddPages(ctx, d.ID, pages, cursor, true, now); err != nil {
+		return err
+	}
+	for _, pg := range pages {
+		if err := p.enqueue.EnqueueDeliver(ctx, queue.DeliverPayload{DispatchID: d.ID, FirstUserID: pg.FirstUserID}, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Reconcile enqueues again what the store says is unfinished but may have
+// been lost by Redis: pages not done whose task was enqueued more than
+// olderThan ago, and running dispatches whose paging has not moved for as
+// long. It returns how many tasks it enqueued. Enqueues use the tasks'
+// stable TaskIDs, so a task still in Redis is not doubled.
+func (p *Pipeline) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	now := p.opts.Now()
+	n := 0
+	pages, err := p.st.OpenPages(ctx, now.Add(-olderThan), 1000)
+	if err != nil {
+		return 0, err
+	}
+	for _, pg := range pages {
+		if err := p.enqueue.EnqueueDeliver(ctx, queue.DeliverPayload{DispatchID: pg.DispatchID, FirstUserID: pg.FirstUserID}, 0); err != nil {
+			return n, err
+		}
+		if err := p.st.TouchPage(ctx, pg.DispatchID, pg.FirstUserID, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	stalled, err := p.st.StalledDispatches(ctx, now.Add(-olderThan), 100)
+	if err != nil {
+		return n, err
+	}
+	for _, id := range stalled {
+		if err := p.enqueue.EnqueueDispatch(ctx, queue.DispatchPayload{DispatchID: id}); err != nil {
+			return n, err
+		}
+		if err := p.st.TouchDispatch(ctx, id, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

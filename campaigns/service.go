@@ -1,0 +1,181 @@
+package campaigns
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/segments"
+	"github.com/herald-oss/herald/templates"
+)
+
+// Service manages campaigns and starts their dispatches.
+type Service struct {
+	st       Store
+	enq      Enqueuer
+	tmpl     *templates.Engine
+	resolver segments.Resolver
+	now      func() time.Time
+}
+
+// NewService returns a campaign service. resolver gives saved segments.
+func NewService(st Store, enq Enqueuer, eng *templates.Engine, resolver segments.Resolver, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{st: st, enq: enq, tmpl: eng, resolver: resolver, now: now}
+}
+
+// NewID returns a random id for campaigns and dispatches.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+// definition validates an input into a definition; every problem is
+// returned at once.
+func (s *Service) definition(ctx context.Context, in *Input) (string, Definition, error) {
+	var ps problems
+	if in.Name == "" {
+		ps.add("name", "required")
+	}
+	d := Definition{Messages: validateMessages(s.tmpl, in.Messages, "messages", &ps), SendBy: in.SendBy}
+	validateAudience(ctx, in.Audience, s.resolver, "audience", &ps)
+	if in.Audience != nil {
+		d.Audience = *in.Audience
+	}
+	d.RecipientSubscriptionState = validState(in.RecipientSubscriptionState, "recipient_subscription_state", &ps)
+	d.Schedule = Schedule{Type: ScheduleImmediate}
+	if in.Schedule != nil {
+		d.Schedule = *in.Schedule
+		switch in.Schedule.Type {
+		case ScheduleImmediate, ScheduleScheduled, ScheduleRecurring, ScheduleActionBased, ScheduleAPITriggered:
+		default:
+			ps.add("schedule.type", "want immediate, scheduled, recurring, action_based or api_triggered, got %q", in.Schedule.Type)
+		}
+	}
+	return in.Name, d, ps.err()
+}
+
+// Create validates and stores a new campaign as a draft.
+func (s *Service) Create(ctx context.Context, in *Input) (*Campaign, error) {
+	name, def, err := s.definition(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	c := &Campaign{ID: NewID(), Name: name, Status: StatusDraft, Definition: def, CreatedAt: now, UpdatedAt: now}
+	if err := s.st.CreateCampaign(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Update replaces a campaign's definition as a new version. Dispatches
+// already launched keep the version they were launched with.
+func (s *Service) Update(ctx context.Context, id string, in *Input) (*Campaign, error) {
+	c, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	name, def, err := s.definition(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	c.Name, c.Definition, c.UpdatedAt = name, def, s.now().UTC()
+	if err := s.st.UpdateCampaign(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Get returns a campaign.
+func (s *Service) Get(ctx context.Context, id string) (*Campaign, error) {
+	return s.st.Campaign(ctx, id)
+}
+
+// List returns a page of campaigns, newest first.
+func (s *Service) List(ctx context.Context, limit, offset int) ([]*Campaign, error) {
+	return s.st.Campaigns(ctx, limit, offset)
+}
+
+// Dispatches lists a campaign's dispatches.
+func (s *Service) Dispatches(ctx context.Context, id string) ([]*Dispatch, error) {
+	return s.st.CampaignDispatches(ctx, id)
+}
+
+// launchOccurrence is the occurrence of a one-time campaign's launch.
+const launchOccurrence = "launch"
+
+// Launch starts a one-time campaign. Launching a campaign that already has
+// its dispatch returns that dispatch and sends nothing new.
+func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
+	c, err := s.st.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Definition.Schedule.Type {
+	case ScheduleImmediate, ScheduleScheduled:
+	default:
+		return nil, fmt.Errorf("campaign %s is %s: it is sent by its schedule or by API triggers, not launched: %w",
+			id, c.Definition.Schedule.Type, ErrConflict)
+	}
+	if c.Status == StatusStopped {
+		return nil, fmt.Errorf("campaign %s is stopped: %w", id, ErrConflict)
+	}
+	now := s.now().UTC()
+	d := &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: launchOccurrence, Status: DispatchRunning,
+		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
+			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy},
+		CreatedAt: now, UpdatedAt: now}
+	d, created, err := s.st.CreateDispatch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusDraft {
+		if err := s.st.SetCampaignStatus(ctx, c.ID, StatusActive, []string{StatusDraft}, now); err != nil && !errors.Is(err, ErrConflict) {
+			return nil, err
+		}
+	}
+	if created || d.Status == DispatchRunning {
+		// Enqueue again when it exists: its TaskID makes that a no-op while
+		// the task is in Redis, and restarts it when Redis lost it.
+		if err := s.enq.EnqueueDispatch(ctx, queue.DispatchPayload{DispatchID: d.ID}); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// Pause pauses a campaign: its running dispatches stop sending (pages
+// already queued wait) until Resume.
+func (s *Service) Pause(ctx context.Context, id string) error {
+	now := s.now().UTC()
+	if err := s.st.SetCampaignStatus(ctx, id, StatusPaused, []string{StatusActive, StatusDraft}, now); err != nil {
+		return err
+	}
+	return s.st.SetDispatchStatus(ctx, id, "", DispatchPaused, []string{DispatchRunning}, now)
+}
+
+// Resume resumes a paused campaign.
+func (s *Service) Resume(ctx context.Context, id string) error {
+	now := s.now().UTC()
+	if err := s.st.SetCampaignStatus(ctx, id, StatusActive, []string{StatusPaused}, now); err != nil {
+		return err
+	}
+	return s.st.SetDispatchStatus(ctx, id, "", DispatchRunning, []string{DispatchPaused}, now)
+}
+
+// Stop stops a campaign for good: pages not yet sent are dropped.
+func (s *Service) Stop(ctx context.Context, id string) error {
+	now := s.now().UTC()
+	if err := s.st.SetCampaignStatus(ctx, id, StatusStopped, []string{StatusActive, StatusDraft, StatusPaused}, now); err != nil {
+		return err
+	}
+	return s.st.SetDispatchStatus(ctx, id, "", DispatchStopped, []string{DispatchRunning, DispatchPaused}, now)
+}

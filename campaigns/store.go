@@ -1,0 +1,54 @@
+package campaigns
+
+import (
+	"context"
+	"time"
+
+	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
+)
+
+// Store is what campaigns keeps and reads. store.Store implements it.
+type Store interface {
+	CreateCampaign(ctx context.Context, c *Campaign) error
+	UpdateCampaign(ctx context.Context, c *Campaign) error
+	SetCampaignStatus(ctx context.Context, id, status string, from []string, at time.Time) error
+	Campaign(ctx context.Context, id string) (*Campaign, error)
+	CampaignVersion(ctx context.Context, id string, version int64) (*Definition, error)
+	Campaigns(ctx context.Context, limit, offset int) ([]*Campaign, error)
+
+	CreateDispatch(ctx context.Context, d *Dispatch) (*Dispatch, bool, error)
+	Dispatch(ctx context.Context, id string) (*Dispatch, error)
+	CampaignDispatches(ctx context.Context, campaignID string) ([]*Dispatch, error)
+	SetDispatchStatus(ctx context.Context, campaignID, id, status string, from []string, at time.Time) error
+	AddPages(ctx context.Context, dispatchID string, pages []Page, cursor int64, pagingDone bool, at time.Time) error
+	Page(ctx context.Context, dispatchID string, firstUserID int64) (*Page, error)
+	CompletePage(ctx context.Context, dispatchID string, firstUserID int64, at time.Time) (bool, error)
+	OpenPages(ctx context.Context, enqueuedBefore time.Time, limit int) ([]Page, error)
+	TouchPage(ctx context.Context, dispatchID string, firstUserID int64, at time.Time) error
+	StalledDispatches(ctx context.Context, before time.Time, limit int) ([]string, error)
+	TouchDispatch(ctx context.Context, id string, at time.Time) error
+
+	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
+	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
+	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
+
+	// Audience and profiles.
+	Driver() string
+	AudiencePage(ctx context.Context, where string, args []any, afterID int64, limit int) ([]int64, error)
+	Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile, error)
+	LoadRecent(ctx context.Context, ps []*profiles.Profile, sinceDay int64) error
+	InvalidateTokens(ctx context.Context, drops []profiles.TokenDrop) (int, error)
+}
+
+// Senders gives the channel sender of an app (daemon's per-app registry).
+type Senders interface {
+	For(ctx context.Context, appID string) (channels.Sender, string, error)
+}
+
+// Enqueuer puts tasks on the queue (queue.Client).
+type Enqueuer interface {
+	EnqueueDispatch(ctx context.Context, p queue.DispatchPayload) error
+	EnqueueDeliver(ctx context.Context, p queue.DeliverPayload, processIn time.Duration) error
+}

@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/profiles"
+)
+
+const dispatchCols = "id, campaign_id, campaign_version, occurrence, spec, status, page_cursor, paging_done, pages, pages_done, created_at, updated_at"
+
+func scanDispatch(r rowScanner) (*campaigns.Dispatch, error) {
+	var d campaigns.Dispatch
+	var spec string
+	var created, updated int64
+	if err := r.Scan(&d.ID, &d.CampaignID, &d.CampaignVersion, &d.Occurrence, &spec, &d.Status, &d.Cursor,
+		&d.PagingDone, &d.Pages, &d.PagesDone, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(spec), &d.Spec); err != nil {
+		return nil, fmt.Errorf("store: dispatch %s spec: %w", d.ID, err)
+	}
+	d.CreatedAt, d.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	return &d, nil
+}
+
+// CreateDispatch stores a new dispatch. When the campaign already has a
+// dispatch for the same occurrence, it stores nothing and returns that one
+// with created false.
+func (s *Store) CreateDispatch(ctx context.Context, d *campaigns.Dispatch) (*campaigns.Dispatch, bool, error) {
+	spec, err := json.Marshal(d.Spec)
+	if err != nil {
+		return nil, false, fmt.Errorf("store: dispatch spec: %w", err)
+	}
+	res, err := s.exec(ctx, "INSERT INTO dispatches ("+dispatchCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (campaign_id, occurrence) DO NOTHING",
+		d.ID, d.CampaignID, d.CampaignVersion, d.Occurrence, string(spec), d.Status, d.Cursor, d.PagingDone, d.Pages, d.PagesDone,
+		d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
+	if err != nil {
+		return nil, false, fmt.Errorf("store: create dispatch: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return d, true, nil
+	}
+	existing, err := scanDispatch(s.queryRow(ctx, "SELECT "+dispatchCols+" FROM dispatches WHERE campaign_id = ? AND occurrence = ?",
+		d.CampaignID, d.Occurrence))
+	if err != nil {
+		return nil, false, fmt.Errorf("store: existing dispatch: %w", err)
+	}
+	return existing, false, nil
+}
+
+// Dispatch returns one dispatch (campaigns.ErrNotFound when there is none).
+func (s *Store) Dispatch(ctx context.Context, id string) (*campaigns.Dispatch, error) {
+	d, err := scanDispatch(s.queryRow(ctx, "SELECT "+dispatchCols+" FROM dispatches WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: dispatch %q: %w", id, campaigns.ErrNotFound)
+	}
+	return d, err
+}
+
+// CampaignDispatches lists a campaign's dispatches, newest first.
+func (s *Store) CampaignDispatches(ctx context.Context, campaignID string) ([]*campaigns.Dispatch, error) {
+	rows, err := s.query(ctx, "SELECT "+dispatchCols+" FROM dispatches WHERE campaign_id = ? ORDER BY created_at DESC, id", campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("store: dispatches: %w", err)
+	}
+	defer rows.Close()
+	var out []*campaigns.Dispatch
+	for rows.Next() {
+		d, err := scanDispatch(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SetDispatchStatus changes the status of a campaign's dispatches that are
+// in one of from (all of the campaign's when id is empty, else that one).
+func (s *Store) SetDispatchStatus(ctx context.Context, campaignID, id, status string, from []string, at time.Time) error {
+	q := "UPDATE dispatches SET status = ?, updated_at = ? WHERE campaign_id = ? AND status IN (" + inList(len(from)) + ")"
+	args := []any{status, at.UnixMilli(), campaignID}
+	for _, f := range from {
+		args = append(args, f)
+	}
+	if id != "" {
+		q += " AND id = ?"
+		args = append(args, id)
+	}
+	if _, err := s.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: dispatch status: %w", err)
+	}
+	return nil
+}
+
+// AddPages records pages of a dispatch and advances its cursor, in one
+// transaction. A page already recorded (a re-run of the dispatch task) is
+// kept as it is. pagingDone marks the audience exhausted; the dispatch is
+// then done when all its pages are.
+func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaigns.Page, cursor int64, pagingDone bool, at time.Time) error {
+	return s.InTx(ctx, func(ptx profiles.Tx) error {
+		t := ptx.(*tx)
+		for _, p := range pages {
+			ids, _ := json.Marshal(p.UserIDs) // []int64: cannot fail
+			if _, err := t.exec(ctx, "INSERT INTO dispatch_pages (dispatch_id, first_user_id, user_ids, enqueued_at) VALUES (?,?,?,?) ON CONFLICT (dispatch_id, first_user_id) DO NOTHING",
+				dispatchID, p.FirstUserID, string(ids), at.UnixMilli()); err != nil {
+				return fmt.Errorf("store: add page: %w", err)
+			}
+		}
+		_, err := t.exec(ctx, `UPDATE dispatches SET page_cursor = CASE WHEN page_cursor > ? THEN page_cursor ELSE ? END,
+paging_done = ?, pages = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?),
+status = CASE WHEN status = ? AND ? AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
+updated_at = ? WHERE id = ?`,
+			cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, pagingDone, dispatchID, campaigns.DispatchDone, at.UnixMilli(), dispatchID)
+		if err != nil {
+			return fmt.Errorf("store: advance dispatch: %w", err)
+		}
+		return nil
+	})
+}
+
+// Page returns one page of a dispatch.
+func (s *Store) Page(ctx context.Context, dispatchID string, firstUserID int64) (*campaigns.Page, error) {
+	var ids string
+	var enq int64
+	var done sql.NullInt64
+	err := s.queryRow(ctx, "SELECT user_ids, enqueued_at, done_at FROM dispatch_pages WHERE dispatch_id = ? AND first_user_id = ?",
+		dispatchID, firstUserID).Scan(&ids, &enq, &done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: page %s/%d: %w", dispatchID, firstUserID, campaigns.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: page: %w", err)
+	}
+	p := &campaigns.Page{DispatchID: dispatchID, FirstUserID: firstUserID, Done: done.Valid, EnqueuedAt: time.UnixMilli(enq).UTC()}
+	if err := json.Unmarshal([]byte(ids), &p.UserIDs); err != nil {
+		return nil, fmt.Errorf("store: page %s/%d users: %w", dispatchID, firstUserID, err)
+	}
+	return p, nil
+}
+
+// CompletePage marks a page done and reports whether that finished its
+// dispatch (all pages done and the audience exhausted).
+func (s *Store) CompletePage(ctx context.Context, dispatchID string, firstUserID int64, at time.Time) (bool, error) {
+	finished := false
+	err := s.InTx(ctx, func(ptx profiles.Tx) error {
+		t := ptx.(*tx)
+		res, err := t.exec(ctx, "UPDATE dispatch_pages SET done_at = ? WHERE dispatch_id = ? AND first_user_id = ? AND done_at IS NULL",
+			at.UnixMilli(), dispatchID, firstUserID)
+		if err != nil {
+			return fmt.Errorf("store: complete page: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		if _, err := t.exec(ctx, `UPDATE dispatches SET pages_done = pages_done + 1, updated_at = ? WHERE id = ?`, at.UnixMilli(), dispatchID); err != nil {
+			return fmt.Errorf("store: count page: %w", err)
+		}
+		res, err = t.exec(ctx, "UPDATE dispatches SET status = ? WHERE id = ? AND status = ? AND paging_done AND pages_done = pages",
+			campaigns.DispatchDone, dispatchID, campaigns.DispatchRunning)
+		if err != nil {
+			return fmt.Errorf("store: finish dispatch: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		finished = n == 1
+		return nil
+	})
+	return finished, err
+}
+
+// OpenPages lists pages not done whose task was enqueued before the given
+// time, of dispatches still running: the reconciler enqueues them again.
+func (s *Store) OpenPages(ctx context.Context, enqueuedBefore time.Time, limit int) ([]campaigns.Page, error) {
+	rows, err := s.query(ctx, `SELECT p.dispatch_id, p.first_user_id, p.enqueued_at FROM dispatch_pages p JOIN dispatches d ON d.id = p.dispatch_id
+WHERE p.done_at IS NULL AND p.enqueued_at < ? AND d.status = ? ORDER BY p.enqueued_at LIMIT ?`,
+		enqueuedBefore.UnixMilli(), campaigns.DispatchRunning, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: open pages: %w", err)
+	}
+	defer rows.Close()
+	var out []campaigns.Page
+	for rows.Next() {
+		var p campaigns.Page
+		var enq int64
+		if err := rows.Scan(&p.DispatchID, &p.FirstUserID, &enq); err != nil {
+			return nil, err
+		}
+		p.EnqueuedAt = time.UnixMilli(enq).UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// TouchPage records that a page's task was enqueued again.
+func (s *Store) TouchPage(ctx context.Context, dispatchID string, firstUserID int64, at time.Time) error {
+	_, err := s.exec(ctx, "UPDATE dispatch_pages SET enqueued_at = ? WHERE dispatch_id = ? AND first_user_id = ?", at.UnixMilli(), dispatchID, firstUserID)
+	if err != nil {
+		return fmt.Errorf("store: touch page: %w", err)
+	}
+	return nil
+}
+
+// StalledDispatches lists running dispatches whose paging is not done and
+// that have not moved since before: the reconciler enqueues their dispatch
+// task again.
+func (s *Store) StalledDispatches(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.query(ctx, "SELECT id FROM dispatches WHERE status = ? AND NOT paging_done AND updated_at < ? ORDER BY updated_at LIMIT ?",
+		campaigns.DispatchRunning, before.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: stalled dispatches: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// TouchDispatch records progress of a dispatch (its task was enqueued again).
+func (s *Store) TouchDispatch(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.exec(ctx, "UPDATE dispatches SET updated_at = ? WHERE id = ?", at.UnixMilli(), id); err != nil {
+		return fmt.Errorf("store: touch dispatch: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/store"
+)
+
+func testDispatchPages(t *testing.T, s *store.Store) {
+	d := &campaigns.Dispatch{ID: "d1", CampaignID: "c1", CampaignVersion: 1, Occurrence: "launch", Status: campaigns.DispatchRunning,
+		Spec: campaigns.Spec{RecipientSubscriptionState: "subscribed"}, CreatedAt: t0, UpdatedAt: t0}
+	got, created, err := s.CreateDispatch(ctx(t), d)
+	if err != nil || !created || got.ID != "d1" {
+		t.Fatalf("create: %v %v %v", got, created, err)
+	}
+	// the same occurrence again returns the first dispatch
+	again := *d
+	again.ID = "d2"
+	got, created, err = s.CreateDispatch(ctx(t), &again)
+	if err != nil || created || got.ID != "d1" {
+		t.Fatalf("second create: %v %v %v", got, created, err)
+	}
+	pages := []campaigns.Page{{FirstUserID: 1, UserIDs: []int64{1, 2}}, {FirstUserID: 5, UserIDs: []int64{5}}}
+	if err := s.AddPages(ctx(t), "d1", pages, 5, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	// a re-run records nothing twice and keeps the first users
+	if err := s.AddPages(ctx(t), "d1", []campaigns.Page{{FirstUserID: 1, UserIDs: []int64{1, 2, 3}}}, 5, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Page(ctx(t), "d1", 1)
+	if err != nil || len(p.UserIDs) != 2 || p.Done {
+		t.Fatalf("page: %+v %v", p, err)
+	}
+	open, err := s.OpenPages(ctx(t), t0.Add(time.Minute), 10)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open pages: %v %v", open, err)
+	}
+	if fin, err := s.CompletePage(ctx(t), "d1", 1, t0); err != nil || fin {
+		t.Fatalf("first page: finished %v %v", fin, err)
+	}
+	if fin, err := s.CompletePage(ctx(t), "d1", 1, t0); err != nil || fin {
+		t.Fatalf("first page again: finished %v %v", fin, err)
+	}
+	if fin, err := s.CompletePage(ctx(t), "d1", 5, t0); err != nil || !fin {
+		t.Fatalf("last page: finished %v %v", fin, err)
+	}
+	dd, err := s.Dispatch(ctx(t), "d1")
+	if err != nil || dd.Status != campaigns.DispatchDone || dd.Pages != 2 || dd.PagesDone != 2 || dd.Cursor != 5 || !dd.PagingDone {
+		t.Fatalf("dispatch after pages: %+v %v", dd, err)
+	}
+	if _, err := s.Dispatch(ctx(t), "nope"); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Fatalf("unknown dispatch: %v", err)
+	}
+}
+
+func testLedgerClaims(t *testing.T, s *store.Store) {
+	key := func(user int64, device string) campaigns.Claim {
+		return campaigns.Claim{LedgerKey: campaigns.LedgerKey{DispatchID: "d", UserID: user, Channel: "apple_push", Device: device},
+			CampaignID: "c", MessageID: "m" + device}
+	}
+	lease := t0.Add(time.Minute)
+	claims := []campaigns.Claim{key(1, "a"), key(2, "b"), key(3, "c")}
+	res, err := s.Claim(ctx(t), claims, "w1", t0, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.State != campaigns.Claimed || r.Attempts != 1 || r.MessageID != claims[i].MessageID {
+			t.Fatalf("first claim %d: %+v", i, r)
+		}
+	}
+	// w1 finishes a, leaves b to retry and dies holding c.
+	err = s.Record(ctx(t), []campaigns.Outcome{
+		{LedgerKey: claims[0].LedgerKey, Claimed: true, State: campaigns.LedgerDelivered, ProviderID: "p1"},
+		{LedgerKey: claims[1].LedgerKey, Claimed: true, State: campaigns.LedgerRetry},
+		{LedgerKey: campaigns.LedgerKey{DispatchID: "d", UserID: 4, Channel: "apple_push"}, MessageID: "m4", State: campaigns.LedgerAborted, Reason: "no_valid_token"},
+	}, []campaigns.Engagement{{LedgerKey: claims[0].LedgerKey, Kind: campaigns.EventDelivery, At: t0}}, "w1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// w2 during w1's lease: a finished, b taken over, c busy.
+	claims[1].MessageID = "other" // the first claim's message id is kept
+	res, err = s.Claim(ctx(t), claims, "w2", t0.Add(time.Second), t0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].State != campaigns.Finished || res[1].State != campaigns.Claimed || res[1].MessageID != "mb" || res[1].Attempts != 2 || res[2].State != campaigns.Busy {
+		t.Fatalf("claims under a live lease: %+v", res)
+	}
+	// a recorder that lost its claim writes nothing
+	if err := s.Record(ctx(t), []campaigns.Outcome{{LedgerKey: claims[1].LedgerKey, Claimed: true, State: campaigns.LedgerFailed}}, nil, "w1", t0); err != nil {
+		t.Fatal(err)
+	}
+	// after w1's lease, w3 takes c over
+	res, err = s.Claim(ctx(t), claims[2:], "w3", lease.Add(time.Millisecond), lease.Add(time.Minute))
+	if err != nil || res[0].State != campaigns.Claimed || res[0].MessageID != "mc" {
+		t.Fatalf("claim after the lease: %+v %v", res, err)
+	}
+	counts, err := s.LedgerCounts(ctx(t), "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["delivered"] != 1 || counts["claimed"] != 2 || counts["aborted:no_valid_token"] != 1 || counts["failed"] != 0 {
+		t.Fatalf("ledger counts %v", counts)
+	}
+	// an abort recorded again changes nothing; an engagement event is stored once
+	if err := s.Record(ctx(t), []campaigns.Outcome{{LedgerKey: campaigns.LedgerKey{DispatchID: "d", UserID: 4, Channel: "apple_push"}, State: campaigns.LedgerAborted, Reason: "other"}},
+		[]campaigns.Engagement{{LedgerKey: claims[0].LedgerKey, Kind: campaigns.EventDelivery, At: t0}}, "w9", t0); err != nil {
+		t.Fatal(err)
+	}
+	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["aborted:no_valid_token"] != 1 || counts["aborted:other"] != 0 {
+		t.Fatalf("abort recorded twice: %v", counts)
+	}
+}
