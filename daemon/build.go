@@ -20,6 +20,7 @@ import (
 	"github.com/herald-oss/herald/audiences"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
 	"github.com/herald-oss/herald/seal"
 	"github.com/herald-oss/herald/store"
 )
@@ -196,6 +197,7 @@ type node struct {
 	log      *slog.Logger
 	store    *store.Store
 	rdb      *redis.Client
+	queue    *queue.Client // enqueues to the configured queue
 	registry *prometheus.Registry
 	profiles *profiles.Service
 	apps     *profiles.AppService
@@ -248,6 +250,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 			return nil, err
 		}
 	}
+	n.queue = queue.NewClient(n.rdb, queue.ClientOptions{Queue: cfg.Queue.Name, Retention: cfg.Queue.Retention})
 	n.apps, err = appService(cfg, st)
 	if err != nil {
 		n.close()

@@ -40,6 +40,9 @@ func NewEnv(list []string) Env {
 type cli struct {
 	stdout, stderr io.Writer
 	env            Env
+	// devStarted, when set (by tests), is called once herald dev runs, with its
+	// node and API URL.
+	devStarted func(n *node, url string)
 }
 
 const usage = `herald: a self-hosted messaging delivery daemon (Braze-compatible API)
@@ -48,6 +51,9 @@ Usage:
   herald dev [--addr ADDR] [--data-dir DIR] [--redis ADDR|URL] [--api-key KEY] [-c FILE]
                           run everything embedded (SQLite, in-process Redis): for trying and developing
   herald serve -c FILE    run the API role (PostgreSQL)
+  herald worker -c FILE   run the worker role: the queue's tasks (PostgreSQL)
+  herald scheduler -c FILE
+                          run the scheduler role (PostgreSQL)
   herald all -c FILE      run every role in one process (SQLite or PostgreSQL)
   herald migrate -c FILE [--status]
                           apply (or list) database migrations
@@ -84,10 +90,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 	switch cmd {
 	case "dev":
 		err = c.dev(ctx, rest)
-	case "serve":
-		err = c.serve(ctx, rest, "serve")
-	case "all":
-		err = c.serve(ctx, rest, "all")
+	case roleAPI, roleWorker, roleScheduler, roleAll:
+		err = c.runRole(ctx, rest, cmd)
 	case "migrate":
 		err = c.migrate(ctx, rest)
 	case "keys":

@@ -255,31 +255,6 @@ func (c *cli) appsCmd(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-// serve runs the API role ("serve") or every role ("all") from a config file.
-func (c *cli) serve(ctx context.Context, args []string, role string) error {
-	fs := c.flags(role)
-	file := fs.String("c", "", "config file")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(c.configPath(*file))
-	if err != nil {
-		return err
-	}
-	if role == "serve" && cfg.Store.Driver == "sqlite" {
-		return errors.New("herald serve runs one role of a multi-process deployment and needs PostgreSQL (store.driver: postgres); to run everything in one process on SQLite use `herald all`")
-	}
-	log := newLogger(cfg.Log, c.stderr, c.env.Map)
-	n, err := buildNode(ctx, cfg, log, true)
-	if err != nil {
-		return err
-	}
-	defer n.close()
-	h := n.httpComponent()
-	log.Info("herald starting", "role", role, "version", version(), "addr", cfg.API.Addr, "store", cfg.Store.Driver)
-	return runComponents(ctx, log, cfg.Lifecycle.DrainTimeout, []component{n.ingestComponent(), n.exports, h}, h.Failed())
-}
-
 // ingestComponent waits, when stopping, for the /users/track writers to finish
 // (it stops after the HTTP server, before the store closes).
 func (n *node) ingestComponent() component {

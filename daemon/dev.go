@@ -19,15 +19,10 @@ import (
 	"github.com/herald-oss/herald/config"
 )
 
-// devApps are the apps herald dev creates.
-var devApps = []struct{ id, name, platform string }{
-	{"dev-ios", "Dev iOS", "ios"},
-	{"dev-android", "Dev Android", "android"},
-	{"dev-web", "Dev Web", "web"},
-}
-
-// dev runs everything embedded: SQLite under --data-dir, an in-process Redis
-// unless --redis is given, migrations applied, an admin API key.
+// dev runs everything embedded: every role in one process, SQLite under
+// --data-dir, an in-process Redis unless --redis is given, migrations applied,
+// an admin API key, and the fake providers on loopback as the dev apps'
+// providers.
 func (c *cli) dev(ctx context.Context, args []string) error {
 	fs := c.flags("dev")
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address")
@@ -68,6 +63,14 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 		cfg.Security.EncryptionKeyFile = keyFile
 	}
 
+	log := newLogger(cfg.Log, c.stderr, c.env.Map)
+	fakes, err := startDevFakes(&cfg, absData, log)
+	if err != nil {
+		return err
+	}
+	defer fakes.l.Close()                 // stopped softly as a component; this covers early returns
+	defer os.Remove(cfg.Providers.CAFile) // published (renamed) once the store is open
+
 	var mr *miniredis.Miniredis
 	if *redisAddr == "" {
 		mr = miniredis.NewMiniRedis()
@@ -83,18 +86,16 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 		return fmt.Errorf("invalid configuration:\n%s", indent(err))
 	}
 
-	log := newLogger(cfg.Log, c.stderr, c.env.Map)
 	n, err := buildNode(ctx, &cfg, log, mr == nil)
 	if err != nil {
 		return err
 	}
 	defer n.close()
-	for _, a := range devApps {
-		if _, err := n.apps.Get(ctx, a.id); err != nil {
-			if err := n.apps.Declare(ctx, a.id, a.name, a.platform, nil); err != nil {
-				return fmt.Errorf("create app %s: %w", a.id, err)
-			}
-		}
+	if err := publishDevCA(&cfg, absData); err != nil {
+		return err
+	}
+	if err := fakes.declareDevApps(ctx, n.apps); err != nil {
+		return err
 	}
 	key := *apiKey
 	if key == "" {
@@ -113,11 +114,17 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if mr != nil {
 		comps = append(comps, miniredisClock(mr))
 	}
-	comps = append(comps, n.ingestComponent(), n.exports)
-	h := n.httpComponent()
-	comps = append(comps, h)
+	roles, h, err := n.roleComponents(roleAll)
+	if err != nil {
+		return err
+	}
+	h.srv.Handler = fakes.devRoutes(n.api)
+	comps = append(append(comps, fakes), roles...)
 	banner := func(context.Context) error {
-		c.printBanner(h.Addr(), absData, key, mr != nil, cfg.Redis.Addr)
+		c.printBanner(h.Addr(), absData, key, mr != nil, cfg.Redis.Addr, fakes.base)
+		if c.devStarted != nil {
+			c.devStarted(n, "http://"+h.Addr())
+		}
 		return nil
 	}
 	comps = append(comps, &funcComponent{name: "banner", start: banner})
@@ -205,7 +212,7 @@ func miniredisClock(mr *miniredis.Miniredis) component {
 	}
 }
 
-func (c *cli) printBanner(addr, dataDir, key string, embeddedRedis bool, redisAddr string) {
+func (c *cli) printBanner(addr, dataDir, key string, embeddedRedis bool, redisAddr, fakesURL string) {
 	base := "http://" + addr
 	redisLine := "in-process (miniredis at " + redisAddr + ")"
 	if !embeddedRedis {
@@ -214,14 +221,18 @@ func (c *cli) printBanner(addr, dataDir, key string, embeddedRedis bool, redisAd
 	fmt.Fprintf(c.stdout, `
 ==============================================================================
   HERALD DEVELOPMENT MODE — for trying and developing, not for production.
-  Everything is embedded: SQLite, an in-process Redis, no real providers.
+  Everything is embedded: SQLite, an in-process Redis, fake providers; the
+  API, worker and scheduler roles run in this one process.
 ==============================================================================
   API          %s
   Health       %s/healthz   Metrics %s/metrics
   Admin key    %s
   Data         %s (SQLite)
   Redis        %s
-  Apps         dev-ios, dev-android, dev-web
+  Apps         dev-ios, dev-android, dev-web, sending to fake providers at
+               %s (their CA: %s/fakes-ca.pem)
+  Outbox       %s/dev/outbox   (what the fakes accepted; DELETE clears it)
+  Web Push     curl -X POST %s/dev/webpush/subscribe   (a subscription for dev-web)
 
   Try it:
     curl -s -X POST %s/users/track -H 'Authorization: Bearer %s' \
@@ -230,5 +241,5 @@ func (c *cli) printBanner(addr, dataDir, key string, embeddedRedis bool, redisAd
     curl -s -X POST %s/users/export/ids -H 'Authorization: Bearer %s' \
       -H 'Content-Type: application/json' -d '{"external_ids":["user-1"]}'
 ==============================================================================
-`, base, base, base, key, dataDir, redisLine, base, key, base, key)
+`, base, base, base, key, dataDir, redisLine, fakesURL, dataDir, base, base, base, key, base, key)
 }

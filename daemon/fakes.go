@@ -33,9 +33,13 @@ const (
 	fakeSubject                   = "ops@herald.invalid"
 )
 
+// fakeApps names the apps the fakes attribute messages to.
+type fakeApps struct{ ios, android, web string }
+
 // fakeProviders runs the APNs, FCM and Web Push fakes on one TLS listener and
 // holds credentials they accept.
 type fakeProviders struct {
+	apps     fakeApps
 	l        *fake.Listener
 	base     string
 	ca       *fake.CA
@@ -50,8 +54,8 @@ type fakeProviders struct {
 
 // newFakeProviders builds the three fakes with fresh credentials and serves
 // them on addr.
-func newFakeProviders(addr string, log *slog.Logger) (*fakeProviders, error) {
-	f := &fakeProviders{recorder: fake.NewRecorder(10000)}
+func newFakeProviders(addr string, log *slog.Logger, apps fakeApps) (*fakeProviders, error) {
+	f := &fakeProviders{apps: apps, recorder: fake.NewRecorder(10000)}
 	// APNs: an ES256 signing key the fake trusts
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -71,7 +75,7 @@ func newFakeProviders(addr string, log *slog.Logger) (*fakeProviders, error) {
 		func(origin string, mux *http.ServeMux) {
 			f.base = origin
 			apnsfake.New(apnsfake.Config{Keys: map[string]*ecdsa.PublicKey{fakeKeyID: &key.PublicKey}, TeamID: fakeTeamID,
-				Topics: map[string]string{fakeTopic: fakeIOS}, Recorder: f.recorder}).Register(mux)
+				Topics: map[string]string{fakeTopic: apps.ios}, Recorder: f.recorder}).Register(mux)
 			// FCM: a service account whose token_uri is the fake's OAuth endpoint
 			sa, email, pub, err := fcmfake.NewServiceAccount(fakeProject, origin+fcmfake.DefaultTokenPath)
 			if err != nil {
@@ -79,9 +83,9 @@ func newFakeProviders(addr string, log *slog.Logger) (*fakeProviders, error) {
 				return
 			}
 			f.saJSON = sa
-			fcmfake.New(fcmfake.Config{Projects: map[string]string{fakeProject: fakeAndroid},
+			fcmfake.New(fcmfake.Config{Projects: map[string]string{fakeProject: apps.android},
 				ServiceAccounts: map[string]*rsa.PublicKey{email: pub}, Recorder: f.recorder}).Register(mux)
-			f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: fakeWeb}, Recorder: f.recorder, BaseURL: origin})
+			f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: apps.web}, Recorder: f.recorder, BaseURL: origin})
 			f.web.Register(mux)
 			mux.Handle("/_fake/messages", f.recorder.Handler())
 		})
@@ -108,10 +112,10 @@ func (f *fakeProviders) Stop(ctx context.Context) error { return f.l.Shutdown(ct
 // credentials returns the credentials of the three fake apps.
 func (f *fakeProviders) credentials() map[string]*profiles.Credentials {
 	return map[string]*profiles.Credentials{
-		fakeIOS: {APNs: &profiles.APNsCredentials{KeyP8: string(f.p8PEM), KeyID: fakeKeyID, TeamID: fakeTeamID,
+		f.apps.ios: {APNs: &profiles.APNsCredentials{KeyP8: string(f.p8PEM), KeyID: fakeKeyID, TeamID: fakeTeamID,
 			Topic: fakeTopic, Environment: "sandbox", Host: f.base}},
-		fakeAndroid: {FCM: &profiles.FCMCredentials{ServiceAccountJSON: f.saJSON, ProjectID: fakeProject, Endpoint: f.base + "/v1"}},
-		fakeWeb:     {WebPush: &profiles.WebPushCredentials{VAPIDPublicKey: f.vapidPub, VAPIDPrivateKey: f.vapidPriv, Subject: fakeSubject}},
+		f.apps.android: {FCM: &profiles.FCMCredentials{ServiceAccountJSON: f.saJSON, ProjectID: fakeProject, Endpoint: f.base + "/v1"}},
+		f.apps.web:     {WebPush: &profiles.WebPushCredentials{VAPIDPublicKey: f.vapidPub, VAPIDPrivateKey: f.vapidPriv, Subject: fakeSubject}},
 	}
 }
 
@@ -170,7 +174,7 @@ apps:
       vapid_public_key: %[14]s
       vapid_private_key_file: %[15]s
       subject: %[16]s
-`, f.base, filepath.Base(path), base, name("encryption.key"), name("ca.pem"), fakeIOS, name("apns-key.p8"), fakeKeyID, fakeTeamID,
-		fakeTopic, fakeAndroid, name("fcm-service-account.json"), fakeWeb, f.vapidPub, name("vapid-private.key"), fakeSubject)
+`, f.base, filepath.Base(path), base, name("encryption.key"), name("ca.pem"), f.apps.ios, name("apns-key.p8"), fakeKeyID, fakeTeamID,
+		fakeTopic, f.apps.android, name("fcm-service-account.json"), f.apps.web, f.vapidPub, name("vapid-private.key"), fakeSubject)
 	return os.WriteFile(path, []byte(cfg), 0o600)
 }

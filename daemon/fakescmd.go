@@ -16,7 +16,7 @@ func (c *cli) fakesCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(defaultLog(), c.stderr, c.env.Map)
-	f, err := newFakeProviders(*addr, log)
+	f, err := newFakeProviders(*addr, log, fakeApps{ios: fakeIOS, android: fakeAndroid, web: fakeWeb})
 	if err != nil {
 		return err
 	}

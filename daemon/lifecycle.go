@@ -28,6 +28,7 @@ func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} 
 
 // httpComponent serves a handler on an address.
 type httpComponent struct {
+	name     string // default "api"
 	log      *slog.Logger
 	srv      *http.Server
 	certFile string
@@ -36,7 +37,12 @@ type httpComponent struct {
 	errc     chan error
 }
 
-func (h *httpComponent) Name() string { return "api" }
+func (h *httpComponent) Name() string {
+	if h.name == "" {
+		return "api"
+	}
+	return h.name
+}
 
 func (h *httpComponent) Start(context.Context) error {
 	ln, err := net.Listen("tcp", h.srv.Addr)
@@ -44,7 +50,7 @@ func (h *httpComponent) Start(context.Context) error {
 		return fmt.Errorf("listen on %s: %w", h.srv.Addr, err)
 	}
 	h.ln = ln
-	h.log.Info("listening", "addr", ln.Addr().String(), "tls", h.certFile != "")
+	h.log.Info("listening", "addr", ln.Addr().String(), "tls", h.certFile != "", "listener", h.Name())
 	go func() {
 		var err error
 		if h.certFile != "" {

@@ -23,10 +23,13 @@ type child struct {
 	exited chan error
 }
 
-func startChild(t *testing.T, cfg string) *child {
+func startChild(t *testing.T, cfg string) *child { return startChildArgs(t, "all -c "+cfg) }
+
+// startChildArgs runs herald with the space-separated args and waits until it listens.
+func startChildArgs(t *testing.T, args string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "HERALD_TEST_MAIN_ARGS=all -c "+cfg)
+	cmd.Env = append(os.Environ(), "HERALD_TEST_MAIN_ARGS="+args)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
