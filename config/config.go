@@ -17,6 +17,7 @@ type Config struct {
 	Templates Templates `yaml:"templates"`
 	Exports   Exports   `yaml:"exports"`
 	Queue     Queue     `yaml:"queue"`
+	Delivery  Delivery  `yaml:"delivery"`
 	Ops       Ops       `yaml:"ops"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
@@ -202,6 +203,23 @@ type Queue struct {
 	Retention time.Duration `yaml:"retention"`
 }
 
+// Delivery configures the delivery pipeline.
+type Delivery struct {
+	// Lease is how long a worker holds a claimed message before another may
+	// send it again (with the same collapse id): the longest a page may take.
+	// A deliver task times out at half of it. Default: 5m.
+	Lease time.Duration `yaml:"lease"`
+	// MaxAttempts is how many times a message is tried before it is recorded
+	// as failed (exhausted_retries). Default: 10.
+	MaxAttempts int `yaml:"max_attempts"`
+	// ReconcileAfter is how long a page may stay unfinished before a worker
+	// enqueues it again (a task lost by Redis). Default: 2m.
+	ReconcileAfter time.Duration `yaml:"reconcile_after"`
+	// LedgerRetention is how long the ledger rows of finished dispatches are
+	// kept. Default: 720h.
+	LedgerRetention time.Duration `yaml:"ledger_retention"`
+}
+
 // Ops configures the health and metrics listener of the worker and scheduler
 // roles.
 type Ops struct {
@@ -363,6 +381,7 @@ func Default() Config {
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
 		Exports:   Exports{Dir: "./herald-data/exports", RowsPerFile: 100000},
 		Queue:     Queue{Name: "herald", Concurrency: 20, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
+		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Ops:       Ops{Addr: "127.0.0.1:9091"},
 		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{

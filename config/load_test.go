@@ -73,6 +73,7 @@ func TestLoadFull(t *testing.T) {
 		Templates: Default().Templates,
 		Exports:   Exports{Dir: "/var/lib/herald/exports", RowsPerFile: 50000},
 		Queue:     Queue{Name: "herald-prod", Concurrency: 100, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
+		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Ops:       Ops{Addr: "0.0.0.0:9100"},
 		Apps: []App{
 			{ID: "ios-main", Name: "Example iOS", Platform: "ios", APNs: &APNs{

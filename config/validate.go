@@ -26,6 +26,7 @@ func (c *Config) Validate() error {
 	v.templates()
 	v.exports()
 	v.queue()
+	v.delivery()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -231,6 +232,22 @@ func (v *validator) exports() {
 // queueNamePattern keeps queue names plain: asynq puts them inside a Redis
 // Cluster hash tag, asynq:{name}:….
 var queueNamePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func (v *validator) delivery() {
+	d := &v.cfg.Delivery
+	if d.Lease < time.Minute || d.Lease > 24*time.Hour {
+		v.add("delivery.lease", "must be between 1m and 24h, got %s", d.Lease)
+	}
+	if d.MaxAttempts < 1 || d.MaxAttempts > 100 {
+		v.add("delivery.max_attempts", "must be between 1 and 100, got %d", d.MaxAttempts)
+	}
+	if d.ReconcileAfter < 10*time.Second {
+		v.add("delivery.reconcile_after", "must be at least 10s, got %s", d.ReconcileAfter)
+	}
+	if d.LedgerRetention < time.Hour {
+		v.add("delivery.ledger_retention", "must be at least 1h, got %s", d.LedgerRetention)
+	}
+}
 
 func (v *validator) queue() {
 	q := &v.cfg.Queue

@@ -18,6 +18,7 @@ import (
 	"github.com/herald-oss/herald/api"
 	"github.com/herald-oss/herald/apikeys"
 	"github.com/herald-oss/herald/audiences"
+	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
@@ -193,19 +194,21 @@ func appCredentials(cfg *config.Config, a config.App) (*profiles.Credentials, er
 
 // node is the set of components one Herald process runs.
 type node struct {
-	cfg      *config.Config
-	log      *slog.Logger
-	store    *store.Store
-	rdb      *redis.Client
-	queue    *queue.Client // enqueues to the configured queue
-	registry *prometheus.Registry
-	profiles *profiles.Service
-	apps     *profiles.AppService
-	keys     *apikeys.Verifier
-	api      *api.Server
-	senders  *senders
-	segments *audiences.Service
-	exports  *audiences.Exporter
+	cfg       *config.Config
+	log       *slog.Logger
+	store     *store.Store
+	rdb       *redis.Client
+	queue     *queue.Client // enqueues to the configured queue
+	registry  *prometheus.Registry
+	profiles  *profiles.Service
+	apps      *profiles.AppService
+	keys      *apikeys.Verifier
+	api       *api.Server
+	senders   *senders
+	segments  *audiences.Service
+	exports   *audiences.Exporter
+	campaigns *campaigns.Service
+	pipeline  *campaigns.Pipeline
 }
 
 // buildNode opens the store and Redis and wires the services and the API.
@@ -250,7 +253,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 			return nil, err
 		}
 	}
-	n.queue = queue.NewClient(n.rdb, queue.ClientOptions{Queue: cfg.Queue.Name, Retention: cfg.Queue.Retention})
+	n.queue = queue.NewClient(n.rdb, queue.ClientOptions{Queue: cfg.Queue.Name, Retention: cfg.Queue.Retention, Timeout: cfg.Delivery.Lease / 2})
 	n.apps, err = appService(cfg, st)
 	if err != nil {
 		n.close()
@@ -278,6 +281,10 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	n.exports, err = audiences.NewExporter(n.segments, n.profiles, audiences.ExporterOptions{
 		Dir: cfg.Path(cfg.Exports.Dir), RowsPerFile: cfg.Exports.RowsPerFile, Logger: log})
 	if err != nil {
+		n.close()
+		return nil, err
+	}
+	if err := n.buildCampaigns(); err != nil {
 		n.close()
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (n *node) roleComponents(role string) ([]component, *httpComponent, error) 
 		if err != nil {
 			return nil, nil, fmt.Errorf("task handlers: %w", err)
 		}
-		comps = append(comps, n.newWorker(h))
+		comps = append(comps, n.newWorker(h), &reconciler{n: n})
 	}
 	if role == roleScheduler || role == roleAll {
 		comps = append(comps, &scheduler{log: n.log})

@@ -3,39 +3,10 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/herald-oss/herald/queue"
 )
-
-// newHandlers builds the task handlers the worker role runs.
-func newHandlers(n *node) (queue.Handlers, error) {
-	return notImplemented{}, nil
-}
-
-// notImplemented answers every task with an error that archives it: the
-// delivery pipeline is not wired yet.
-type notImplemented struct{}
-
-func (notImplemented) Dispatch(_ context.Context, p queue.DispatchPayload) error {
-	return notImplementedErr(queue.TypeDispatch, p.DispatchID)
-}
-func (notImplemented) Deliver(_ context.Context, p queue.DeliverPayload) error {
-	return notImplementedErr(queue.TypeDeliver, p.DispatchID)
-}
-func (notImplemented) Trigger(_ context.Context, p queue.TriggerPayload) error {
-	return notImplementedErr(queue.TypeTrigger, p.CampaignID)
-}
-func (notImplemented) Send(_ context.Context, p queue.SendPayload) error {
-	return notImplementedErr(queue.TypeSend, p.RequestID)
-}
-
-func notImplementedErr(typ, id string) error {
-	return fmt.Errorf("%s %s: not implemented: %w", typ, id, asynq.SkipRetry)
-}
 
 // worker is the worker role's component: a queue server running a set of
 // handlers.

@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/templates"
+)
+
+// buildCampaigns wires the campaign service (every role) and the delivery
+// pipeline (the worker role runs it).
+func (n *node) buildCampaigns() error {
+	eng, err := newTemplateEngine(n.cfg, n.log, n.registry, templates.Options{})
+	if err != nil {
+		return err
+	}
+	n.campaigns = campaigns.NewService(n.store, n.queue, eng, n.segments.Resolver(), nil)
+	d := n.cfg.Delivery
+	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, n.segments.Resolver(), campaigns.PipelineOptions{
+		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry})
+	return err
+}
+
+// campaignUsers gives the campaign service users by identifier and writes
+// recipients' attributes through the profile service.
+type campaignUsers struct{ n *node }
+
+func (u campaignUsers) FindUserIDs(ctx context.Context, l profiles.Lookup) ([]int64, []string, error) {
+	return u.n.store.FindUserIDs(ctx, l)
+}
+
+func (u campaignUsers) Track(ctx context.Context, body []byte) error {
+	req, err := profiles.DecodeTrack(bytes.NewReader(body), time.Now(), profiles.DefaultLimits())
+	if err != nil {
+		return err
+	}
+	_, err = u.n.profiles.Track(ctx, req)
+	return err
+}
+
+// newHandlers builds the task handlers the worker role runs.
+func newHandlers(n *node) (queue.Handlers, error) {
+	return campaigns.Handlers{Pipeline: n.pipeline, Service: n.campaigns, Users: campaignUsers{n}}, nil
+}
+
+// reconciler is the worker role's background loop: it enqueues again the
+// pages and dispatches the store says are unfinished (a task Redis lost), and
+// purges old ledger rows.
+type reconciler struct {
+	n    *node
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func (r *reconciler) Name() string { return "reconciler" }
+
+func (r *reconciler) Start(context.Context) error {
+	r.stop = make(chan struct{})
+	every := min(r.n.cfg.Delivery.ReconcileAfter/2, time.Minute)
+	r.done.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		lastPurge := time.Time{}
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			if n, err := r.n.pipeline.Reconcile(ctx, r.n.cfg.Delivery.ReconcileAfter); err != nil {
+				r.n.log.Warn("reconcile failed", "error", err)
+			} else if n > 0 {
+				r.n.log.Info("enqueued unfinished work again", "tasks", n)
+			}
+			if time.Since(lastPurge) > time.Hour {
+				lastPurge = time.Now()
+				if n, err := r.n.store.PurgeLedger(ctx, time.Now().Add(-r.n.cfg.Delivery.LedgerRetention)); err != nil {
+					r.n.log.Warn("ledger purge failed", "error", err)
+				} else if n > 0 {
+					r.n.log.Info("purged ledger rows", "rows", n)
+				}
+			}
+			cancel()
+		}
+	})
+	return nil
+}
+
+func (r *reconciler) Stop(context.Context) error {
+	close(r.stop)
+	r.done.Wait()
+	return nil
+}
