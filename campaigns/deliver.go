@@ -24,6 +24,7 @@ type pending struct {
 	appID  string
 	token  string
 	object map[string]any
+	card   bool // a content card (no app, no device)
 }
 
 // run is one deliver task's state.
@@ -171,11 +172,12 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 	spec := r.d.Spec
 	var out []pending
 	var vars templates.Vars
+	inAudience := c.filter == nil || c.filter.Eval(prof, r.now)
 	for ch, obj := range c.objects {
 		platform, isPush := pushPlatforms[ch]
 		userKey := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}
 		switch {
-		case c.filter != nil && !c.filter.Eval(prof, r.now):
+		case !inAudience:
 			r.abort(userKey, AbortNotInSegment)
 			continue
 		case !subscribed(spec.RecipientSubscriptionState, ch, u):
@@ -185,8 +187,15 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			r.abort(userKey, AbortExpired)
 			continue
 		}
-		if !isPush {
-			r.abort(userKey, "channel_unavailable")
+		if vars == nil {
+			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
+				APITriggerProperties: triggerProps(spec, u.ID)})
+		}
+		if !isPush { // a content card: one per user, into the feed
+			if rendered, ok := p.render(ctx, r, obj, vars, userKey); ok {
+				out = append(out, pending{claim: Claim{LedgerKey: userKey, CampaignID: r.d.CampaignID, MessageID: messageID(userKey)},
+					object: rendered, card: true})
+			}
 			continue
 		}
 		var devices []profiles.Device
@@ -199,19 +208,8 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			r.abort(userKey, AbortNoValidToken)
 			continue
 		}
-		if vars == nil {
-			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
-				APITriggerProperties: triggerProps(spec, u.ID)})
-		}
-		rendered, err := obj.Render(ctx, vars)
-		if err != nil {
-			var ab *templates.AbortError
-			if errors.As(err, &ab) {
-				r.abort(userKey, AbortLiquid)
-			} else {
-				p.log.Warn("render failed", "dispatch", r.d.ID, "user", u.ID, "channel", ch, "error", err)
-				r.abort(userKey, AbortRenderError)
-			}
+		rendered, ok := p.render(ctx, r, obj, vars, userKey)
+		if !ok {
 			continue
 		}
 		for _, d := range devices {
@@ -221,6 +219,23 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		}
 	}
 	return out
+}
+
+// render renders a message object for one user; an abort or a failure is
+// recorded and reported false.
+func (p *Pipeline) render(ctx context.Context, r *run, obj *templates.Object, vars templates.Vars, k LedgerKey) (map[string]any, bool) {
+	rendered, err := obj.Render(ctx, vars)
+	if err == nil {
+		return rendered, true
+	}
+	var ab *templates.AbortError
+	if errors.As(err, &ab) {
+		r.abort(k, AbortLiquid)
+	} else {
+		p.log.Warn("render failed", "dispatch", r.d.ID, "user", k.UserID, "channel", k.Channel, "error", err)
+		r.abort(k, AbortRenderError)
+	}
+	return nil, false
 }
 
 // triggerProps merges the request's trigger properties with the user's own.
@@ -261,9 +276,15 @@ func subscribed(state, channel string, u *profiles.User) bool {
 // send sends the claimed messages, grouped by app, and records each result.
 func (p *Pipeline) send(ctx context.Context, r *run, mine []pending) {
 	byApp := map[string][]pending{}
+	var cards []pending
 	for _, pm := range mine {
+		if pm.card {
+			cards = append(cards, pm)
+			continue
+		}
 		byApp[pm.appID] = append(byApp[pm.appID], pm)
 	}
+	p.writeCards(ctx, r, cards)
 	for appID, group := range byApp {
 		snd, channel, err := p.senders.For(ctx, appID)
 		if err != nil {
@@ -311,4 +332,33 @@ func (r *run) retry(pm pending, after time.Duration) {
 		Claimed: true, State: LedgerRetry})
 	r.again = true
 	r.after = max(r.after, after)
+}
+
+// writeCards puts claimed content cards into their users' feeds.
+func (p *Pipeline) writeCards(ctx context.Context, r *run, claimed []pending) {
+	var cards []*Card
+	var ok []pending
+	for _, pm := range claimed {
+		c, err := newCard(pm.object, pm.claim.UserID, r.d, pm.claim.MessageID, r.now)
+		if err != nil {
+			r.finish(pm, LedgerAborted, AbortCardSizeExceeded, "")
+			continue
+		}
+		cards = append(cards, c)
+		ok = append(ok, pm)
+	}
+	if len(cards) == 0 {
+		return
+	}
+	if err := p.st.AddCards(ctx, cards); err != nil {
+		p.log.Warn("writing content cards failed", "dispatch", r.d.ID, "error", err)
+		for _, pm := range ok {
+			r.retry(pm, 0)
+		}
+		return
+	}
+	for _, pm := range ok {
+		p.metrics.deliveries.WithLabelValues(ContentCard, "delivered").Inc()
+		r.finish(pm, LedgerDelivered, "", pm.claim.MessageID)
+	}
 }

@@ -198,7 +198,8 @@ func runEndToEnd(t *testing.T, e *env) {
 		e.track(t, `{"attributes":[`+strings.Join(attrs, ",")+`]}`)
 	}
 	c, err := e.svc.Create(ctx, &campaigns.Input{Name: "gold push",
-		Messages: map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":{"title":"Hi {{${first_name} | default: 'there'}}","body":"Your {{custom_attribute.${plan}}} perks"}}`)},
+		Messages: map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":{"title":"Hi {{${first_name} | default: 'there'}}","body":"Your {{custom_attribute.${plan}}} perks"}}`),
+			"content_card": json.RawMessage(`{"type":"CLASSIC","title":"Welcome {{${first_name}}}","description":"{{custom_attribute.${plan}}} member","time_to_live":86400}`)},
 		Audience: &campaigns.Audience{Filter: json.RawMessage(`{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"gold"}}`)}})
 	if err != nil {
 		t.Fatal(err)
@@ -245,13 +246,19 @@ func runEndToEnd(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 600 gold users (even i): by i%10, 120 without a token, 120 with a
-	// dead one, 120 unsubscribed, 240 delivered.
-	wantCounts := map[string]int64{"delivered": 240, "dropped": 120, "aborted:no_valid_token": 120, "aborted:not_subscribed": 120}
+	// 600 gold users (even i): pushes by i%10, 120 without a token, 120 with
+	// a dead one, 120 unsubscribed, 240 delivered; and 600 cards (a card
+	// needs neither a token nor a push subscription).
+	wantCounts := map[string]int64{"delivered": 240 + 600, "dropped": 120, "aborted:no_valid_token": 120, "aborted:not_subscribed": 120}
 	for k, v := range wantCounts {
 		if counts[k] != v {
 			t.Errorf("ledger %s = %d, want %d (all: %v)", k, counts[k], v, counts)
 		}
+	}
+	u4, _, _ := e.st.FindUserIDs(ctx, profiles.Lookup{ExternalIDs: []string{"u0004"}})
+	cards, err := e.st.Cards(ctx, u4[0], time.Now())
+	if err != nil || len(cards) != 1 || cards[0].Card["title"] != "Welcome User4" || cards[0].Card["description"] != "gold member" {
+		t.Errorf("cards of an unsubscribed gold user: %+v %v", cards, err)
 	}
 	dev, err := e.st.FindDevice(ctx, "app-ios", "unregistered-2", false)
 	if err != nil || dev.Valid() {

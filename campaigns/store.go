@@ -33,6 +33,7 @@ type Store interface {
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
+	AddCards(ctx context.Context, cards []*Card) error
 
 	// Audience and profiles.
 	Driver() string

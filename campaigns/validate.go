@@ -99,6 +99,9 @@ func validateMessages(eng *templates.Engine, raw map[string]json.RawMessage, fie
 			ps.add(path, "want a JSON object")
 			continue
 		}
+		if ch == ContentCard {
+			validateCard(obj, path, ps)
+		}
 		if _, err := eng.ParseObject(obj); err != nil {
 			for _, se := range templates.SyntaxErrors(err) {
 				f := path
