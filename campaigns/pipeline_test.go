@@ -71,7 +71,11 @@ func (u users) Track(ctx context.Context, body []byte) error {
 	return err
 }
 
-func newEnv(t *testing.T, st *store.Store) *env {
+func newEnv(t *testing.T, st *store.Store) *env { return newEnvWorkers(t, st, 1, time.Minute) }
+
+// newEnvWorkers starts workers queue servers, each with its own pipeline (as
+// separate worker processes would), sharing the store, Redis and the fake.
+func newEnvWorkers(t *testing.T, st *store.Store, workers int, lease time.Duration) *env {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := st.Migrate(ctx); err != nil {
@@ -106,18 +110,21 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	eng := templates.New(templates.Options{})
 	resolver := func(context.Context, string) (*segments.Filter, error) { return nil, campaigns.ErrNotFound }
 	svc := campaigns.NewService(st, client, eng, resolver, nil)
-	pipe, err := campaigns.NewPipeline(st, senders{snd}, client, eng, resolver, campaigns.PipelineOptions{PageRetry: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	psvc := profiles.NewService(st, profiles.Options{})
 	u := users{st: st, svc: psvc}
-	server := queue.NewServer(rc, campaigns.Handlers{Pipeline: pipe, Service: svc, Users: u},
-		queue.ServerOptions{Queue: qname, Concurrency: 4, ShutdownTimeout: 5 * time.Second})
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
+	var pipe *campaigns.Pipeline
+	for range workers {
+		pipe, err = campaigns.NewPipeline(st, senders{snd}, client, eng, resolver, campaigns.PipelineOptions{PageRetry: time.Second, Lease: lease})
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := queue.NewServer(rc, campaigns.Handlers{Pipeline: pipe, Service: svc, Users: u},
+			queue.ServerOptions{Queue: qname, Concurrency: 4, ShutdownTimeout: 5 * time.Second})
+		if err := server.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(server.Shutdown)
 	}
-	t.Cleanup(server.Shutdown)
 	return &env{st: st, svc: svc, pipe: pipe, client: client, rec: rec, profiles: psvc, users: u}
 }
 
