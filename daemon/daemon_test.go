@@ -321,6 +321,8 @@ store:
 redis:
   addr: %s
   key_prefix: %q
+queue:
+  name: %q
 security:
   encryption_key_file: enc.key
 apps:
@@ -332,7 +334,7 @@ apps:
       key_id: ABC123DEFG
       team_id: TEAM123456
       topic: com.example.shop
-`, dsn, redisAddr, prefix))
+`, dsn, redisAddr, prefix, "test-"+testdeps.Random(6)))
 	if code, out, errs := run(t, nil, "migrate", "-c", cfg); code != 0 {
 		t.Fatalf("migrate: %d %s %s", code, out, errs)
 	}
