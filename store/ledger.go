@@ -35,29 +35,54 @@ func (s *Store) Claim(ctx context.Context, claims []campaigns.Claim, token strin
 				return fmt.Errorf("store: claim: %w", err)
 			}
 		}
-		for i, c := range claims {
-			// Take over what is claimable; then read what the row is now.
+		// Take over what is claimable, then read what every row is now: one
+		// statement each per batch of keys.
+		keyCols := s.cols("text", "bigint", "text", "text")
+		for start := 0; start < len(claims); start += rowsPerInsert {
+			batch := claims[start:min(start+rowsPerInsert, len(claims))]
+			keys := make([]any, 0, 4*len(batch))
+			for _, c := range batch {
+				keys = append(keys, c.DispatchID, c.UserID, c.Channel, c.Device)
+			}
+			in := "(dispatch_id, user_id, channel, device) IN (VALUES " + placeholders(len(batch), keyCols) + ")"
+			args := append([]any{campaigns.LedgerClaimed, token, leaseMS, nowMS}, keys...)
+			args = append(args, token, campaigns.LedgerRetry, campaigns.LedgerClaimed, nowMS)
 			if _, err := t.exec(ctx, `UPDATE ledger SET status = ?, claim_token = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-WHERE dispatch_id = ? AND user_id = ? AND channel = ? AND device = ? AND claim_token <> ?
-AND (status = ? OR (status = ? AND lease_until < ?))`,
-				campaigns.LedgerClaimed, token, leaseMS, nowMS, c.DispatchID, c.UserID, c.Channel, c.Device, token,
-				campaigns.LedgerRetry, campaigns.LedgerClaimed, nowMS); err != nil {
-				return fmt.Errorf("store: take over claim: %w", err)
+WHERE `+in+` AND claim_token <> ? AND (status = ? OR (status = ? AND lease_until < ?))`, args...); err != nil {
+				return fmt.Errorf("store: take over claims: %w", err)
 			}
-			var status, owner, msgID string
-			var attempts int
-			if err := t.queryRow(ctx, "SELECT status, claim_token, message_id, attempts FROM ledger WHERE dispatch_id = ? AND user_id = ? AND channel = ? AND device = ?",
-				c.DispatchID, c.UserID, c.Channel, c.Device).Scan(&status, &owner, &msgID, &attempts); err != nil {
-				return fmt.Errorf("store: read claim: %w", err)
+			rows, err := t.query(ctx, "SELECT dispatch_id, user_id, channel, device, status, claim_token, message_id, attempts FROM ledger WHERE "+in, keys...)
+			if err != nil {
+				return fmt.Errorf("store: read claims: %w", err)
 			}
-			r := campaigns.ClaimResult{MessageID: msgID, Attempts: attempts, State: campaigns.Busy}
-			switch {
-			case campaigns.Terminal(status):
-				r.State = campaigns.Finished
-			case status == campaigns.LedgerClaimed && owner == token:
-				r.State = campaigns.Claimed
+			got := map[campaigns.LedgerKey]campaigns.ClaimResult{}
+			for rows.Next() {
+				var k campaigns.LedgerKey
+				var status, owner string
+				r := campaigns.ClaimResult{State: campaigns.Busy}
+				if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device, &status, &owner, &r.MessageID, &r.Attempts); err != nil {
+					rows.Close()
+					return err
+				}
+				switch {
+				case campaigns.Terminal(status):
+					r.State = campaigns.Finished
+				case status == campaigns.LedgerClaimed && owner == token:
+					r.State = campaigns.Claimed
+				}
+				got[k] = r
 			}
-			out[i] = r
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for i, c := range batch {
+				r, ok := got[c.LedgerKey]
+				if !ok {
+					return fmt.Errorf("store: claim of %+v vanished", c.LedgerKey)
+				}
+				out[start+i] = r
+			}
 		}
 		return nil
 	})
@@ -75,19 +100,39 @@ func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events
 	nowMS := now.UnixMilli()
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
+		var claimed, aborts []campaigns.Outcome
 		for _, o := range outcomes {
 			if o.Claimed {
-				if _, err := t.exec(ctx, `UPDATE ledger SET status = ?, reason = ?, provider_id = ?, lease_until = 0, updated_at = ?
-WHERE dispatch_id = ? AND user_id = ? AND channel = ? AND device = ? AND claim_token = ?`,
-					o.State, o.Reason, o.ProviderID, nowMS, o.DispatchID, o.UserID, o.Channel, o.Device, token); err != nil {
-					return fmt.Errorf("store: record: %w", err)
-				}
-				continue
+				claimed = append(claimed, o)
+			} else {
+				aborts = append(aborts, o)
+			}
+		}
+		vcols := s.cols("text", "bigint", "text", "text", "text", "text", "text")
+		for start := 0; start < len(claimed); start += rowsPerInsert {
+			batch := claimed[start:min(start+rowsPerInsert, len(claimed))]
+			args := make([]any, 0, len(batch)*len(vcols)+2)
+			for _, o := range batch {
+				args = append(args, o.DispatchID, o.UserID, o.Channel, o.Device, o.State, o.Reason, o.ProviderID)
+			}
+			args = append(args, nowMS, token)
+			if _, err := t.exec(ctx, `WITH v (dispatch_id, user_id, channel, device, status, reason, provider_id) AS (VALUES `+placeholders(len(batch), vcols)+`)
+UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
+FROM v WHERE ledger.dispatch_id = v.dispatch_id AND ledger.user_id = v.user_id AND ledger.channel = v.channel
+AND ledger.device = v.device AND ledger.claim_token = ?`, args...); err != nil {
+				return fmt.Errorf("store: record: %w", err)
+			}
+		}
+		acols := s.cols("", "", "", "", "", "", "", "", "", "")
+		for start := 0; start < len(aborts); start += rowsPerInsert {
+			batch := aborts[start:min(start+rowsPerInsert, len(aborts))]
+			args := make([]any, 0, len(batch)*len(acols))
+			for _, o := range batch {
+				args = append(args, o.DispatchID, o.UserID, o.Channel, o.Device, o.CampaignID, o.MessageID, o.State, o.Reason, nowMS, nowMS)
 			}
 			if _, err := t.exec(ctx, `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, reason, created_at, updated_at)
-VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`,
-				o.DispatchID, o.UserID, o.Channel, o.Device, o.CampaignID, o.MessageID, o.State, o.Reason, nowMS, nowMS); err != nil {
-				return fmt.Errorf("store: record abort: %w", err)
+VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`, args...); err != nil {
+				return fmt.Errorf("store: record aborts: %w", err)
 			}
 		}
 		cols := s.cols("", "", "", "", "", "", "", "")
