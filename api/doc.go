@@ -1,6 +1,6 @@
 // Package api serves Herald's HTTP interface: the Braze-compatible REST endpoints
-// (/users/track, /users/export/ids, …), the management API (/manage/…) and health
-// and metrics endpoints.
+// (/users/track, /users/export/ids, /messages/send, /campaigns/trigger/send, …),
+// the management API (/manage/…) and health and metrics endpoints.
 //
 // Every request passes the same chain: an overload guard (a live lane and a
 // smaller bulk lane for X-Braze-Bulk backfills; 503 with Retry-After when full),

@@ -20,10 +20,14 @@ import (
 	"github.com/herald-oss/herald/api"
 	"github.com/herald-oss/herald/apikeys"
 	"github.com/herald-oss/herald/audiences"
+	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/internal/testdeps"
 	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
 	"github.com/herald-oss/herald/seal"
+	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/store"
+	"github.com/herald-oss/herald/templates"
 )
 
 // env is one API server over a real store and Redis, reached over real HTTP.
@@ -34,6 +38,8 @@ type env struct {
 	admin   string // key with every scope
 	svc     *profiles.Service
 	exports *audiences.Exporter
+	queue   string // the campaign service's queue (no worker serves it)
+	rdb     *redis.Client
 }
 
 type envOptions struct {
@@ -102,16 +108,21 @@ func newEnv(t testing.TB, driver string, eo ...envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = exp.Stop(context.Background()) })
+	qname := "herald-test-" + testdeps.Random(8)
+	// a resolver per call: segments.Resolver caches what it parsed
+	resolver := func(ctx context.Context, id string) (*segments.Filter, error) { return segs.Resolver()(ctx, id) }
+	camp := campaigns.NewService(st, queue.NewClient(rdb, queue.ClientOptions{Queue: qname, Retention: time.Hour}),
+		templates.New(templates.Options{}), resolver, nil)
 	srv := api.New(api.Deps{
 		Profiles: svc, Apps: profiles.NewAppService(st, box, nil), Keys: apikeys.NewVerifier(st, time.Second, nil),
-		Audiences: segs, Exports: exp,
+		Audiences: segs, Exports: exp, Campaigns: camp, CampaignUsers: campaignUsers{st: st, svc: svc},
 		Limiter: api.NewLimiter(rdb, prefix, nil, nil), Registry: reg,
 		Ready:   func(ctx context.Context) error { return st.Ping(ctx) },
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	}, opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, store: st, svc: svc, exports: exp}
+	e := &env{t: t, url: hs.URL, store: st, svc: svc, exports: exp, queue: qname, rdb: rdb}
 	e.admin = e.key("admin", apikeys.All)
 	return e
 }

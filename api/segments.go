@@ -149,23 +149,8 @@ type brazeSegment struct {
 // brazeListSegments is Braze's GET /segments/list: 100 segments per page
 // (page from 0), oldest first unless sort_direction=desc.
 func (s *Server) brazeListSegments(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	page := 0
-	if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			writeMessage(w, http.StatusBadRequest, "page must be a whole number from 0")
-			return
-		}
-		page = n
-	}
-	desc := false
-	switch q.Get("sort_direction") {
-	case "", "asc":
-	case "desc":
-		desc = true
-	default:
-		writeMessage(w, http.StatusBadRequest, `sort_direction must be "asc" or "desc"`)
+	page, desc, ok := queryPageSort(w, r)
+	if !ok {
 		return
 	}
 	list, err := s.deps.Audiences.List(r.Context())

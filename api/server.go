@@ -11,6 +11,7 @@ import (
 
 	"github.com/herald-oss/herald/apikeys"
 	"github.com/herald-oss/herald/audiences"
+	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/profiles"
 )
 
@@ -43,8 +44,15 @@ type Deps struct {
 	// endpoints; each set is left out when nil.
 	Audiences *audiences.Service
 	Exports   *audiences.Exporter
-	Keys      *apikeys.Verifier
-	Limiter   *Limiter
+	// Campaigns serves /manage/campaigns, /campaigns/list and
+	// /campaigns/details (*campaigns.Service); they are left out when nil.
+	// CampaignUsers finds the recipients of /messages/send and
+	// /campaigns/trigger/send and writes their attributes; those two are left
+	// out unless both are set.
+	Campaigns     CampaignService
+	CampaignUsers campaigns.Users
+	Keys          *apikeys.Verifier
+	Limiter       *Limiter
 	// Ready reports whether the node can serve (store, Redis, migrations).
 	Ready    func(ctx context.Context) error
 	Logger   *slog.Logger
@@ -129,6 +137,7 @@ func (s *Server) routes() {
 		s.handle("POST /users/export/segment", endpoint{scope: "users.export.segment", class: classUsersExport}, s.usersExportSegment)
 		s.handle("GET /manage/exports/{id}", endpoint{scope: "manage", class: classDefault}, s.getExport)
 	}
+	s.campaignRoutes()
 }
 
 // ServeHTTP implements http.Handler.
