@@ -293,6 +293,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
 	n.api = api.New(api.Deps{
 		Profiles: n.profiles, Apps: n.apps, Keys: n.keys, Audiences: n.segments, Exports: n.exports,
+		Campaigns: n.campaigns, CampaignUsers: campaignUsers{n},
 		Limiter: api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
 		Ready:   n.ready, Logger: log, Registry: n.registry,
 		Metrics: promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),

@@ -9,6 +9,7 @@ import (
 	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/templates"
 )
 
@@ -19,9 +20,12 @@ func (n *node) buildCampaigns() error {
 	if err != nil {
 		return err
 	}
-	n.campaigns = campaigns.NewService(n.store, n.queue, eng, n.segments.Resolver(), nil)
+	// audiences' resolvers cache what they parse and are not for concurrent
+	// use: one per resolution, so edited segments are read fresh.
+	resolve := func(ctx context.Context, id string) (*segments.Filter, error) { return n.segments.Resolver()(ctx, id) }
+	n.campaigns = campaigns.NewService(n.store, n.queue, eng, resolve, nil)
 	d := n.cfg.Delivery
-	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, n.segments.Resolver(), campaigns.PipelineOptions{
+	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry})
 	return err
 }
@@ -34,13 +38,21 @@ func (u campaignUsers) FindUserIDs(ctx context.Context, l profiles.Lookup) ([]in
 	return u.n.store.FindUserIDs(ctx, l)
 }
 
+// Track writes recipients' attributes; an attribute /users/track would
+// refuse fails the send (a 400), rather than being dropped.
 func (u campaignUsers) Track(ctx context.Context, body []byte) error {
-	req, err := profiles.DecodeTrack(bytes.NewReader(body), time.Now(), profiles.DefaultLimits())
+	req, err := profiles.DecodeTrack(bytes.NewReader(body), u.n.profiles.Now(), u.n.profiles.Limits())
 	if err != nil {
 		return err
 	}
-	_, err = u.n.profiles.Track(ctx, req)
-	return err
+	res, err := u.n.profiles.Track(ctx, req)
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return &profiles.RequestError{Message: "recipients' attributes were refused", Errors: res.Errors}
+	}
+	return nil
 }
 
 // newHandlers builds the task handlers the worker role runs.
