@@ -66,7 +66,7 @@ func TestSendTimeoutIsNotResent(t *testing.T) {
 	if d := time.Since(start); d > 1500*time.Millisecond {
 		t.Errorf("Send took %s with a 700ms timeout", d)
 	}
-	time.Sleep(1500 * time.Millisecond) // let the fake finish the first attempt
+	time.Sleep(1500 * time.Millisecond)      // let the fake finish the first attempt
 	if n := e.srv.Recorder().Len(); n != 1 { // the warm-up only
 		t.Errorf("%d records besides the warm-up of a timed-out message", n-1)
 	}
