@@ -25,12 +25,6 @@ func (s *Server) messagesSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps := payloadProblems(req.Validate())
-	if len(req.UserAliases) > 0 {
-		ps = append(ps, campaigns.Problem{Field: "user_aliases", Reason: "not supported yet: give external_user_ids"})
-	}
-	if len(req.Audience) > 0 {
-		ps = append(ps, campaigns.Problem{Field: "audience", Reason: "not supported yet: give segment_id with broadcast, or external_user_ids"})
-	}
 	if len(ps) > 0 {
 		writeProblems(w, "invalid request", ps)
 		return
@@ -53,9 +47,6 @@ func (s *Server) campaignsTriggerSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ps := payloadProblems(req.Validate())
-	if len(req.Audience) > 0 {
-		ps = append(ps, campaigns.Problem{Field: "audience", Reason: "not supported yet: give recipients, or broadcast to the campaign's audience"})
-	}
 	if len(ps) > 0 {
 		writeProblems(w, "invalid request", ps)
 		return

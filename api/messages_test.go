@@ -90,9 +90,7 @@ func TestMessagesSend(t *testing.T) {
 			{"no recipients", `{"messages":` + pushMessage + `}`, "external_user_ids, user_aliases, segment_id, audience or broadcast", "one is required"},
 			{"no broadcast", `{"segment_id":"` + seg + `","messages":` + pushMessage + `}`, "broadcast", "must be true"},
 			{"unknown segment", `{"segment_id":"nope","broadcast":true,"messages":` + pushMessage + `}`, "segment_id", "nope"},
-			{"ids and segment", `{"external_user_ids":["u1"],"segment_id":"` + seg + `","messages":` + pushMessage + `}`, "segment_id", "not both"},
-			{"aliases", `{"user_aliases":[{"alias_name":"a","alias_label":"l"}],"messages":` + pushMessage + `}`, "user_aliases", "not supported yet"},
-			{"audience", `{"audience":` + goldFilter + `,"broadcast":true,"messages":` + pushMessage + `}`, "audience", "not supported yet"},
+			{"bad audience", `{"audience":{"bogus":{}},"messages":` + pushMessage + `}`, "audience.filter.bogus", "unknown filter"},
 			{"state", `{"external_user_ids":["u1"],"recipient_subscription_state":"some","messages":` + pushMessage + `}`, "recipient_subscription_state", "some"},
 		}
 		for _, c := range bad {
@@ -176,7 +174,7 @@ func TestCampaignsTriggerSend(t *testing.T) {
 			{"both ids", `{"campaign_id":"` + camp + `","recipients":[{"external_user_id":"t1","user_alias":{"alias_name":"a","alias_label":"b"}}]}`,
 				"recipients[0]", "exclusive"},
 			{"broadcast and recipients", `{"campaign_id":"` + camp + `","broadcast":true,"recipients":[{"external_user_id":"t1"}]}`, "recipients", "not allowed with broadcast"},
-			{"audience", `{"campaign_id":"` + camp + `","audience":` + goldFilter + `}`, "audience", "not supported yet"},
+			{"bad audience", `{"campaign_id":"` + camp + `","broadcast":true,"audience":{"bogus":{}}}`, "audience.filter.bogus", "unknown filter"},
 		}
 		for _, c := range bad {
 			if r := e.do("POST", "/campaigns/trigger/send", c.body); !problem(r, c.field, c.reason) {

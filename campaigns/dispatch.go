@@ -35,6 +35,8 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 		return nil
 	}
 	now := p.opts.Now()
+	// Listed recipients (possibly none) are paged as listed; a filter alone
+	// is paged from the audience.
 	if len(d.Spec.UserIDs) > 0 || len(d.Spec.Filter) == 0 {
 		return p.dispatchList(ctx, d, now)
 	}

@@ -294,3 +294,41 @@ func runEndToEnd(t *testing.T, e *env) {
 		t.Errorf("after relaunch and redelivery: %d messages, want %d", n, len(want))
 	}
 }
+
+// An ad-hoc send to listed users with an audience sends only to those in it.
+func TestSendToListedUsersWithinAnAudience(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), store.Options{Driver: "sqlite", SQLitePath: filepath.Join(t.TempDir(), "h.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEnv(t, st)
+	var attrs []string
+	for i := range 4 {
+		attrs = append(attrs, fmt.Sprintf(`{"external_id":"s%d","plan":%q,"push_tokens":[{"app_id":"app-ios","token":"%064x"}]}`,
+			i, []string{"gold", "silver"}[i%2], 100+i))
+	}
+	e.track(t, `{"attributes":[`+strings.Join(attrs, ",")+`]}`)
+	d, err := e.svc.Send(context.Background(), e.users, &campaigns.SendRequest{
+		ExternalUserIDs: []string{"s0", "s1", "s2", "nobody"},
+		Audience:        json.RawMessage(`{"custom_attribute":{"custom_attribute_name":"plan","comparison":"equals","value":"gold"}}`),
+		Messages:        map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":"gold only"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitDone(t, d.ID)
+	counts, _ := e.st.LedgerCounts(context.Background(), d.ID)
+	if e.rec.Len() != 2 || counts["delivered"] != 2 || counts["aborted:user_not_in_segment"] != 1 {
+		t.Errorf("%d messages, ledger %v; want s0 and s2 only", e.rec.Len(), counts)
+	}
+	// nobody found: an empty dispatch, never the whole audience
+	d, err = e.svc.Send(context.Background(), e.users, &campaigns.SendRequest{ExternalUserIDs: []string{"nobody"},
+		Audience: json.RawMessage(`{"push_enabled":{}}`), Messages: map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":"x"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := e.waitDone(t, d.ID); done.Pages != 0 || e.rec.Len() != 2 {
+		t.Errorf("a send to nobody: %d pages, %d messages", done.Pages, e.rec.Len())
+	}
+}

@@ -36,28 +36,49 @@ func (s *Service) Send(ctx context.Context, users Users, req *SendRequest) (*Dis
 	msgs := validateMessages(s.tmpl, raw, "messages", &ps)
 	state := validState(req.RecipientSubscriptionState, "recipient_subscription_state", &ps)
 	spec := Spec{Messages: msgs, RecipientSubscriptionState: state}
-	switch {
-	case len(req.ExternalUserIDs) > maxRecipients:
-		ps.add("external_user_ids", "at most %d, got %d", maxRecipients, len(req.ExternalUserIDs))
-	case len(req.ExternalUserIDs) > 0 && req.SegmentID != "":
-		ps.add("segment_id", "give external_user_ids or segment_id, not both")
-	case len(req.ExternalUserIDs) > 0:
-		ids, _, err := users.FindUserIDs(ctx, profiles.Lookup{ExternalIDs: req.ExternalUserIDs})
-		if err != nil {
-			return nil, err
-		}
-		spec.UserIDs = ids
-	case req.SegmentID != "":
-		if !req.Broadcast {
+	listed := len(req.ExternalUserIDs) > 0 || len(req.UserAliases) > 0
+	var filters []json.RawMessage
+	if req.SegmentID != "" {
+		if !req.Broadcast && !listed {
 			ps.add("broadcast", "must be true to send to a segment")
 		}
 		if _, err := s.resolver(ctx, req.SegmentID); err != nil {
 			ps.add("segment_id", "%v", err)
 		}
-		spec.Filter = audienceFilter(Audience{SegmentID: req.SegmentID})
-	default:
-		ps.add("external_user_ids", "give external_user_ids, or segment_id with broadcast")
+		filters = append(filters, audienceFilter(Audience{SegmentID: req.SegmentID}))
 	}
+	if len(req.Audience) > 0 {
+		validateAudience(ctx, &Audience{Filter: req.Audience}, s.resolver, "audience", &ps)
+		filters = append(filters, req.Audience)
+	}
+	switch {
+	case len(req.ExternalUserIDs) > maxRecipients:
+		ps.add("external_user_ids", "at most %d, got %d", maxRecipients, len(req.ExternalUserIDs))
+	case len(req.UserAliases) > maxRecipients:
+		ps.add("user_aliases", "at most %d, got %d", maxRecipients, len(req.UserAliases))
+	case !listed && len(filters) == 0:
+		ps.add("external_user_ids", "give external_user_ids, user_aliases, audience, or segment_id with broadcast")
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	if listed {
+		// Listed users, kept only when they are in the segment or audience
+		// given with them (checked at send time).
+		l := profiles.Lookup{ExternalIDs: req.ExternalUserIDs}
+		for _, a := range req.UserAliases {
+			l.Aliases = append(l.Aliases, profiles.Alias{Name: a.AliasName, Label: a.AliasLabel})
+		}
+		ids, _, err := users.FindUserIDs(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		spec.UserIDs = ids
+		if len(ids) == 0 {
+			return s.start(ctx, "", 0, req.RequestID, spec) // nobody found: an empty dispatch
+		}
+	}
+	spec.Filter = andFilters(filters)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
@@ -89,9 +110,18 @@ func (s *Service) Trigger(ctx context.Context, users Users, req *TriggerRequest)
 	}
 	spec := Spec{Messages: c.Definition.Messages, RecipientSubscriptionState: c.Definition.RecipientSubscriptionState,
 		TriggerProperties: req.TriggerProperties, SendBy: c.Definition.SendBy}
+	if len(req.Audience) > 0 {
+		validateAudience(ctx, &Audience{Filter: req.Audience}, s.resolver, "audience", &ps)
+		if err := ps.err(); err != nil {
+			return nil, err
+		}
+	}
 	if len(req.Recipients) == 0 {
-		spec.Filter = audienceFilter(c.Definition.Audience)
+		spec.Filter = andFilters([]json.RawMessage{audienceFilter(c.Definition.Audience), req.Audience}[:1+min(len(req.Audience), 1)])
 		return s.start(ctx, c.ID, c.Version, req.RequestID, spec)
+	}
+	if len(req.Audience) > 0 {
+		spec.Filter = req.Audience // recipients outside it are not sent to
 	}
 	if err := writeAttributes(ctx, users, req.Recipients); err != nil {
 		return nil, err
@@ -172,4 +202,16 @@ func (s *Service) start(ctx context.Context, campaignID string, version int64, r
 		return d, err
 	}
 	return d, nil
+}
+
+// andFilters combines filters with AND (nil for none).
+func andFilters(fs []json.RawMessage) json.RawMessage {
+	switch len(fs) {
+	case 0:
+		return nil
+	case 1:
+		return fs[0]
+	}
+	b, _ := json.Marshal(map[string]any{"AND": fs}) // raw JSON values: cannot fail
+	return b
 }
