@@ -101,8 +101,8 @@ func (s *Store) SetDispatchStatus(ctx context.Context, campaignID, id, status st
 
 // AddPages records pages of a dispatch and advances its cursor, in one
 // transaction. A page already recorded (a re-run of the dispatch task) is
-// kept as it is. pagingDone marks the audience exhausted; the dispatch is
-// then done when all its pages are.
+// kept as it is. pagingDone marks the audience exhausted; the dispatch
+// (running or paused) is then done when all its pages are.
 func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaigns.Page, cursor int64, pagingDone bool, at time.Time) error {
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
@@ -115,9 +115,10 @@ func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaig
 		}
 		_, err := t.exec(ctx, `UPDATE dispatches SET page_cursor = CASE WHEN page_cursor > ? THEN page_cursor ELSE ? END,
 paging_done = ?, pages = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?),
-status = CASE WHEN status = ? AND ? AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
+status = CASE WHEN status IN (?, ?) AND ? AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
 updated_at = ? WHERE id = ?`,
-			cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, pagingDone, dispatchID, campaigns.DispatchDone, at.UnixMilli(), dispatchID)
+			cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, campaigns.DispatchPaused, pagingDone, dispatchID,
+			campaigns.DispatchDone, at.UnixMilli(), dispatchID)
 		if err != nil {
 			return fmt.Errorf("store: advance dispatch: %w", err)
 		}
@@ -162,8 +163,10 @@ func (s *Store) CompletePage(ctx context.Context, dispatchID string, firstUserID
 		if _, err := t.exec(ctx, `UPDATE dispatches SET pages_done = pages_done + 1, updated_at = ? WHERE id = ?`, at.UnixMilli(), dispatchID); err != nil {
 			return fmt.Errorf("store: count page: %w", err)
 		}
-		res, err = t.exec(ctx, "UPDATE dispatches SET status = ? WHERE id = ? AND status = ? AND paging_done AND pages_done = pages",
-			campaigns.DispatchDone, dispatchID, campaigns.DispatchRunning)
+		// A paused dispatch finishes too: its last page was already running
+		// when the pause came, and nothing would finish it after a resume.
+		res, err = t.exec(ctx, "UPDATE dispatches SET status = ? WHERE id = ? AND status IN (?, ?) AND paging_done AND pages_done = pages",
+			campaigns.DispatchDone, dispatchID, campaigns.DispatchRunning, campaigns.DispatchPaused)
 		if err != nil {
 			return fmt.Errorf("store: finish dispatch: %w", err)
 		}

@@ -116,3 +116,43 @@ func testLedgerClaims(t *testing.T, s *store.Store) {
 		t.Fatalf("abort recorded twice: %v", counts)
 	}
 }
+
+// A page finished while its dispatch is paused (a deliver task already
+// running when the pause came) still finishes the dispatch: nothing else
+// would, and a resumed dispatch would stay running for ever.
+func testDispatchFinishedWhilePaused(t *testing.T, s *store.Store) {
+	for _, lastStep := range []string{"complete page", "add pages"} {
+		id := "dp-" + lastStep
+		d := &campaigns.Dispatch{ID: id, CampaignID: "c-" + lastStep, Occurrence: "launch", Status: campaigns.DispatchRunning,
+			Spec: campaigns.Spec{RecipientSubscriptionState: "subscribed"}, CreatedAt: t0, UpdatedAt: t0}
+		if _, _, err := s.CreateDispatch(ctx(t), d); err != nil {
+			t.Fatal(err)
+		}
+		pagingDone := lastStep == "complete page"
+		if err := s.AddPages(ctx(t), id, []campaigns.Page{{FirstUserID: 1, UserIDs: []int64{1}}}, 1, pagingDone, t0); err != nil {
+			t.Fatal(err)
+		}
+		if lastStep == "add pages" {
+			if _, err := s.CompletePage(ctx(t), id, 1, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SetDispatchStatus(ctx(t), d.CampaignID, "", campaigns.DispatchPaused, []string{campaigns.DispatchRunning}, t0); err != nil {
+			t.Fatal(err)
+		}
+		if lastStep == "complete page" {
+			if _, err := s.CompletePage(ctx(t), id, 1, t0); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := s.AddPages(ctx(t), id, nil, 1, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDispatchStatus(ctx(t), d.CampaignID, "", campaigns.DispatchRunning, []string{campaigns.DispatchPaused}, t0); err != nil {
+			t.Fatal(err)
+		}
+		dd, err := s.Dispatch(ctx(t), id)
+		if err != nil || dd.Status != campaigns.DispatchDone {
+			t.Errorf("%s while paused, then resumed: %+v %v; want done", lastStep, dd, err)
+		}
+	}
+}

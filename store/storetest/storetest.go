@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"AddSessions", testAddSessions},
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
+		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
