@@ -101,8 +101,9 @@ func (s *Store) SetDispatchStatus(ctx context.Context, campaignID, id, status st
 
 // AddPages records pages of a dispatch and advances its cursor, in one
 // transaction. A page already recorded (a re-run of the dispatch task) is
-// kept as it is. pagingDone marks the audience exhausted; the dispatch
-// (running or paused) is then done when all its pages are.
+// kept as it is. pagingDone marks the audience exhausted, for good (a stale
+// run of the dispatch task does not undo it); the dispatch, running or
+// paused, is then done when all its pages are.
 func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaigns.Page, cursor int64, pagingDone bool, at time.Time) error {
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
@@ -114,8 +115,8 @@ func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaig
 			}
 		}
 		_, err := t.exec(ctx, `UPDATE dispatches SET page_cursor = CASE WHEN page_cursor > ? THEN page_cursor ELSE ? END,
-paging_done = ?, pages = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?),
-status = CASE WHEN status IN (?, ?) AND ? AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
+paging_done = (paging_done OR ?), pages = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?),
+status = CASE WHEN status IN (?, ?) AND (paging_done OR ?) AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
 updated_at = ? WHERE id = ?`,
 			cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, campaigns.DispatchPaused, pagingDone, dispatchID,
 			campaigns.DispatchDone, at.UnixMilli(), dispatchID)

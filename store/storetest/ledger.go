@@ -156,3 +156,30 @@ func testDispatchFinishedWhilePaused(t *testing.T, s *store.Store) {
 		}
 	}
 }
+
+// A stale run of a dispatch task (asynq may run a task twice) that records
+// a page after the audience was exhausted does not undo paging_done.
+func testPagingDoneStays(t *testing.T, s *store.Store) {
+	d := &campaigns.Dispatch{ID: "pd", CampaignID: "c", Occurrence: "launch", Status: campaigns.DispatchRunning,
+		Spec: campaigns.Spec{RecipientSubscriptionState: "subscribed"}, CreatedAt: t0, UpdatedAt: t0}
+	if _, _, err := s.CreateDispatch(ctx(t), d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPages(ctx(t), "pd", []campaigns.Page{{FirstUserID: 1, UserIDs: []int64{1, 2}}}, 2, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPages(ctx(t), "pd", []campaigns.Page{{FirstUserID: 2, UserIDs: []int64{2}}}, 2, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if dd, err := s.Dispatch(ctx(t), "pd"); err != nil || !dd.PagingDone || dd.Pages != 2 {
+		t.Fatalf("after a stale page: %+v %v; want paging done, 2 pages", dd, err)
+	}
+	for _, first := range []int64{1, 2} {
+		if _, err := s.CompletePage(ctx(t), "pd", first, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dd, _ := s.Dispatch(ctx(t), "pd"); dd.Status != campaigns.DispatchDone {
+		t.Errorf("dispatch %s after its pages, want done", dd.Status)
+	}
+}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
 		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
+		{"PagingDoneStays", testPagingDoneStays},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
