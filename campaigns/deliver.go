@@ -124,6 +124,11 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 		}
 	}
 	p.send(ctx, r, mine)
+	// What was sent is recorded even when the task's context ends now (the
+	// task timeout, asynq's shutdown abort, a lost lease): a claim left
+	// unrecorded is sent again after its lease. Bounded well inside the lease.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(p.opts.Lease/4, recordTimeout))
+	defer cancel()
 	if err := p.st.Record(ctx, r.outcomes, r.events, r.token, p.opts.Now()); err != nil {
 		return err
 	}
@@ -147,6 +152,9 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	p.metrics.pages.WithLabelValues("done").Inc()
 	return nil
 }
+
+// recordTimeout bounds recording a page's outcomes after its send.
+const recordTimeout = 30 * time.Second
 
 // finish records the final state of a claimed message.
 func (r *run) finish(pm pending, state, reason, providerID string) {

@@ -40,6 +40,8 @@ type env struct {
 	rec      *fake.Recorder
 	profiles *profiles.Service
 	users    users
+	snd      channels.Sender // the APNs sender to the fake
+	eng      *templates.Engine
 }
 
 // senders hands the one APNs sender to the app "app-ios".
@@ -125,7 +127,7 @@ func newEnvWorkers(t *testing.T, st *store.Store, workers int, lease time.Durati
 		}
 		t.Cleanup(server.Shutdown)
 	}
-	return &env{st: st, svc: svc, pipe: pipe, client: client, rec: rec, profiles: psvc, users: u}
+	return &env{st: st, svc: svc, pipe: pipe, client: client, rec: rec, profiles: psvc, users: u, snd: snd, eng: eng}
 }
 
 // track ingests a /users/track body.

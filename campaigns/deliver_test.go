@@ -1,0 +1,101 @@
+package campaigns_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/segments"
+	"github.com/herald-oss/herald/store"
+)
+
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Options{Driver: "sqlite", SQLitePath: filepath.Join(t.TempDir(), "h.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// pageOf stores a running dispatch of spec to the listed users with one page
+// that is not enqueued (only the test runs it) and returns its task payload.
+func pageOf(t *testing.T, st *store.Store, id string, spec campaigns.Spec, ids []int64) queue.DeliverPayload {
+	t.Helper()
+	now := time.Now()
+	if spec.RecipientSubscriptionState == "" {
+		spec.RecipientSubscriptionState = campaigns.SubscriptionSubscribed
+	}
+	d := &campaigns.Dispatch{ID: id, CampaignID: "c-" + id, Occurrence: "launch", Status: campaigns.DispatchRunning, Spec: spec,
+		CreatedAt: now, UpdatedAt: now}
+	if _, _, err := st.CreateDispatch(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddPages(context.Background(), id, []campaigns.Page{{FirstUserID: ids[0], UserIDs: ids}}, ids[len(ids)-1], true, now); err != nil {
+		t.Fatal(err)
+	}
+	return queue.DeliverPayload{DispatchID: id, FirstUserID: ids[0]}
+}
+
+// userIDs returns the ids of users by external id.
+func (e *env) userIDs(t *testing.T, ext ...string) []int64 {
+	t.Helper()
+	ids, _, err := e.users.FindUserIDs(context.Background(), profiles.Lookup{ExternalIDs: ext})
+	if err != nil || len(ids) != len(ext) {
+		t.Fatal(ids, err)
+	}
+	return ids
+}
+
+func noSegments(context.Context, string) (*segments.Filter, error) { return nil, campaigns.ErrNotFound }
+
+// cancelAfterSend cancels the task's context once the provider has answered:
+// asynq's shutdown abort, the task timeout or a lost lease arriving just
+// after the send.
+type cancelAfterSend struct {
+	channels.Sender
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterSend) Send(ctx context.Context, msgs []channels.Message) []channels.Result {
+	res := c.Sender.Send(ctx, msgs)
+	c.cancel()
+	return res
+}
+
+// What was sent is recorded even when the task's context ends right after
+// the send; otherwise the claim outlives the run and the message is sent
+// again after the lease.
+func TestOutcomesRecordedWhenTheTaskIsCancelledAfterTheSend(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"c1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("cd", 32)+`"}]}]}`)
+	page := pageOf(t, st, "cancelled", campaigns.Spec{Messages: map[string]map[string]any{campaigns.ApplePush: {"alert": "once"}}},
+		e.userIDs(t, "c1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	const lease = time.Second
+	pipe, err := campaigns.NewPipeline(st, senders{cancelAfterSend{e.snd, cancel}}, e.client, e.eng, noSegments,
+		campaigns.PipelineOptions{Lease: lease, PageRetry: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = pipe.Deliver(ctx, page) // its error, if any, makes asynq run the page again
+	if counts, _ := st.LedgerCounts(context.Background(), page.DispatchID); counts[campaigns.LedgerDelivered] != 1 {
+		t.Errorf("ledger after a send whose task was cancelled: %v; want it delivered", counts)
+	}
+	time.Sleep(lease + 100*time.Millisecond)
+	if err := e.pipe.Deliver(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rec.Len(); n != 1 {
+		t.Errorf("the device got %d messages, want 1", n)
+	}
+}
