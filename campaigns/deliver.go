@@ -80,7 +80,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	}
 	c, err := p.compile(ctx, d)
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	profs, err := p.st.Profiles(ctx, page.UserIDs) // deleted users are simply absent
 	if err != nil {

@@ -2,10 +2,14 @@ package campaigns_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/channels"
@@ -97,5 +101,50 @@ func TestOutcomesRecordedWhenTheTaskIsCancelledAfterTheSend(t *testing.T) {
 	}
 	if n := e.rec.Len(); n != 1 {
 		t.Errorf("the device got %d messages, want 1", n)
+	}
+}
+
+// A segment that cannot be read now (the store's blip) fails the task for a
+// retry; it is not archived, since an archived task keeps its TaskID and the
+// reconciler could not enqueue its page again.
+func TestSegmentReadFailureIsRetried(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"r1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("ef", 32)+`"}]}]}`)
+	ids := e.userIDs(t, "r1")
+	down := true
+	resolver := func(_ context.Context, id string) (*segments.Filter, error) {
+		if down {
+			return nil, errors.New("store: segment: connection reset by peer")
+		}
+		return segments.Parse([]byte(`{"push_enabled":{}}`))
+	}
+	pipe, err := campaigns.NewPipeline(st, senders{e.snd}, e.client, e.eng, resolver, campaigns.PipelineOptions{PageRetry: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := campaigns.Spec{Messages: map[string]map[string]any{campaigns.ApplePush: {"alert": "hi"}},
+		Filter: json.RawMessage(`{"segment":{"segment_id":"s1","comparison":"in"}}`)}
+	page := pageOf(t, st, "segdown", spec, ids)
+	if err := pipe.Deliver(context.Background(), page); err == nil || errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("deliver while the segment cannot be read: %v; want an error to retry", err)
+	}
+	spec.UserIDs = nil
+	d := &campaigns.Dispatch{ID: "segdown-d", CampaignID: "c-segdown-d", Occurrence: "launch", Status: campaigns.DispatchRunning, Spec: spec}
+	if _, _, err := st.CreateDispatch(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if err := pipe.Dispatch(context.Background(), queue.DispatchPayload{DispatchID: d.ID}); err == nil || errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("dispatch while the segment cannot be read: %v; want an error to retry", err)
+	}
+	down = false
+	if err := pipe.Deliver(context.Background(), page); err != nil || e.rec.Len() != 1 {
+		t.Errorf("deliver once the segment is read: %v, %d messages", err, e.rec.Len())
+	}
+	// a filter that cannot be parsed will never be: that is archived at once
+	bad := campaigns.Spec{Messages: spec.Messages, Filter: json.RawMessage(`{"no_such_filter":{}}`)}
+	if err := pipe.Deliver(context.Background(), pageOf(t, st, "badfilter", bad, ids)); !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("deliver of a filter that does not parse: %v; want SkipRetry", err)
 	}
 }

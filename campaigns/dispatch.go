@@ -42,7 +42,7 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 	}
 	c, err := p.compile(ctx, d)
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+		return err
 	}
 	where, args, err := c.filter.SQL(p.st.Driver(), now)
 	if err != nil {

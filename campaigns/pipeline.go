@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/herald-oss/herald/segments"
@@ -88,6 +89,8 @@ type compiled struct {
 const maxCompiled = 256
 
 // compile returns the dispatch's compiled filter and templates, parsed once.
+// What cannot parse is wrapped with asynq.SkipRetry; a segment that cannot
+// be read now (the store) is an error to retry.
 func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) {
 	p.mu.Lock()
 	c, ok := p.compiled[d.ID]
@@ -99,7 +102,7 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 	if len(d.Spec.Filter) > 0 {
 		f, err := segments.Parse(d.Spec.Filter)
 		if err != nil {
-			return nil, fmt.Errorf("dispatch %s filter: %w", d.ID, err)
+			return nil, fmt.Errorf("dispatch %s filter: %w: %w", d.ID, err, asynq.SkipRetry)
 		}
 		if c.filter, err = f.Resolve(ctx, p.resolver); err != nil {
 			return nil, fmt.Errorf("dispatch %s audience: %w", d.ID, err)
@@ -108,7 +111,7 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 	for ch, obj := range d.Spec.Messages {
 		o, err := p.tmpl.ParseObject(obj)
 		if err != nil {
-			return nil, fmt.Errorf("dispatch %s %s: %w", d.ID, ch, err)
+			return nil, fmt.Errorf("dispatch %s %s: %w: %w", d.ID, ch, err, asynq.SkipRetry)
 		}
 		c.objects[ch] = o
 	}
