@@ -207,10 +207,21 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			continue
 		}
 		var devices []profiles.Device
+		seen := map[string]int{} // token key -> index in devices
 		for _, d := range prof.Devices {
-			if d.Valid() && d.PushEnabled && d.Platform == platform {
-				devices = append(devices, d)
+			if !d.Valid() || !d.PushEnabled || d.Platform != platform {
+				continue
 			}
+			// A token registered in two apps is one device (one ledger
+			// row): it is sent once, through its latest registration.
+			if i, ok := seen[d.TokenKey]; ok {
+				if d.UpdatedAt.After(devices[i].UpdatedAt) {
+					devices[i] = d
+				}
+				continue
+			}
+			seen[d.TokenKey] = len(devices)
+			devices = append(devices, d)
 		}
 		if len(devices) == 0 {
 			r.abort(userKey, AbortNoValidToken)

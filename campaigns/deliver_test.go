@@ -15,6 +15,7 @@ import (
 	"github.com/herald-oss/herald/channels"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/seal"
 	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/store"
 )
@@ -146,5 +147,38 @@ func TestSegmentReadFailureIsRetried(t *testing.T) {
 	bad := campaigns.Spec{Messages: spec.Messages, Filter: json.RawMessage(`{"no_such_filter":{}}`)}
 	if err := pipe.Deliver(context.Background(), pageOf(t, st, "badfilter", bad, ids)); !errors.Is(err, asynq.SkipRetry) {
 		t.Errorf("deliver of a filter that does not parse: %v; want SkipRetry", err)
+	}
+}
+
+// anyApp hands one sender to every app.
+type anyApp struct{ s channels.Sender }
+
+func (a anyApp) For(context.Context, string) (channels.Sender, string, error) {
+	return a.s, channels.APNs, nil
+}
+
+// A token a user registered in two apps is one device: one ledger row, one
+// message.
+func TestTokenInTwoAppsGetsOneMessage(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	box, _ := seal.New(make([]byte, 32))
+	if _, err := profiles.NewAppService(st, box, nil).Create(context.Background(), "app-ios-2", "iOS again", "ios"); err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.Repeat("a1", 32)
+	e.track(t, `{"attributes":[{"external_id":"two","push_tokens":[{"app_id":"app-ios","token":"`+tok+`"},{"app_id":"app-ios-2","token":"`+tok+`"}]}]}`)
+	pipe, err := campaigns.NewPipeline(st, anyApp{e.snd}, e.client, e.eng, noSegments, campaigns.PipelineOptions{PageRetry: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := pageOf(t, st, "twoapps", campaigns.Spec{Messages: map[string]map[string]any{campaigns.ApplePush: {"alert": "once"}}},
+		e.userIDs(t, "two"))
+	if err := pipe.Deliver(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rec.Len(); n != 1 {
+		t.Errorf("the device got %d messages, want 1", n)
 	}
 }
