@@ -67,6 +67,8 @@ Usage:
                           run fake APNs, FCM and Web Push providers (tests, development)
   herald send-test -c FILE (--app ID | --platform P) (--token T | --subscription JSON) [--title T] [--body B]
                           send one message through an app's provider; exit 0 only when delivered
+  herald campaign apply -c FILE -f CAMPAIGN.yaml | herald campaign get -c FILE ID [-o yaml|json]
+                          create or update a campaign declared in a file (idempotent); print one
   herald template render [-c FILE] [--context CONTEXT.json] [--now TIME] [FILE]
                           render a Liquid template (FILE or stdin) for the variables in CONTEXT.json;
                           exit 3 and "aborted: REASON" on abort_message, exit 2 and "line:col: message" on a syntax error
@@ -106,6 +108,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, environ 
 		err = c.sendTest(ctx, rest)
 	case "template":
 		err = c.templateCmd(ctx, rest)
+	case "campaign":
+		err = c.campaignCmd(ctx, rest)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "herald", version())
 		return exitOK
