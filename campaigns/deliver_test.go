@@ -182,3 +182,36 @@ func TestTokenInTwoAppsGetsOneMessage(t *testing.T) {
 		t.Errorf("the device got %d messages, want 1", n)
 	}
 }
+
+// A paused campaign launched sends nothing until it is resumed.
+func TestLaunchOfAPausedCampaignWaitsForResume(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"p1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("b2", 32)+`"}]}]}`)
+	ctx := context.Background()
+	c, err := e.svc.Create(ctx, &campaigns.Input{Name: "paused",
+		Messages: map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":"hi"}`)},
+		Audience: &campaigns.Audience{Filter: json.RawMessage(`{"push_enabled":{}}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Pause(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.svc.Launch(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if dd, _ := st.Dispatch(ctx, d.ID); dd.Status != campaigns.DispatchPaused || e.rec.Len() != 0 {
+		t.Fatalf("launched while paused: dispatch %s, %d messages; want paused, none", dd.Status, e.rec.Len())
+	}
+	if err := e.svc.Resume(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitDone(t, d.ID)
+	if e.rec.Len() != 1 {
+		t.Errorf("%d messages after the resume, want 1", e.rec.Len())
+	}
+}

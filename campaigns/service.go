@@ -112,8 +112,9 @@ func (s *Service) Dispatches(ctx context.Context, id string) ([]*Dispatch, error
 // launchOccurrence is the occurrence of a one-time campaign's launch.
 const launchOccurrence = "launch"
 
-// Launch starts a one-time campaign. Launching a campaign that already has
-// its dispatch returns that dispatch and sends nothing new.
+// Launch starts a one-time campaign (a paused one sends when resumed).
+// Launching a campaign that already has its dispatch returns that dispatch
+// and sends nothing new.
 func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 	c, err := s.st.Campaign(ctx, id)
 	if err != nil {
@@ -129,7 +130,11 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 		return nil, fmt.Errorf("campaign %s is stopped: %w", id, ErrConflict)
 	}
 	now := s.now().UTC()
-	d := &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: launchOccurrence, Status: DispatchRunning,
+	status := DispatchRunning
+	if c.Status == StatusPaused {
+		status = DispatchPaused // it starts with Resume
+	}
+	d := &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: launchOccurrence, Status: status,
 		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
 			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy},
 		CreatedAt: now, UpdatedAt: now}
