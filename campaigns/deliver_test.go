@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/internal/testdeps"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
 	"github.com/herald-oss/herald/seal"
@@ -213,5 +215,78 @@ func TestLaunchOfAPausedCampaignWaitsForResume(t *testing.T) {
 	e.waitDone(t, d.ID)
 	if e.rec.Len() != 1 {
 		t.Errorf("%d messages after the resume, want 1", e.rec.Len())
+	}
+}
+
+// failFirstDispatch fails the first dispatch enqueue, as a Redis blip would.
+type failFirstDispatch struct {
+	campaigns.Enqueuer
+	failed atomic.Bool
+}
+
+func (f *failFirstDispatch) EnqueueDispatch(ctx context.Context, p queue.DispatchPayload) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("redis: connection reset by peer")
+	}
+	return f.Enqueuer.EnqueueDispatch(ctx, p)
+}
+
+// An enqueued send without a request id that runs again (its first run
+// failed after creating its dispatch) starts one dispatch, not two: the
+// reconciler would start the first one too, and every user would get two.
+func TestEnqueuedSendRunTwiceSendsOnce(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"q1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("c3", 32)+`"}]}]}`)
+	ctx := context.Background()
+	qname := "herald-test-" + testdeps.Random(8)
+	client := queue.NewClient(e.rc, queue.ClientOptions{Queue: qname, Retention: time.Hour})
+	svc := campaigns.NewService(st, &failFirstDispatch{Enqueuer: client}, e.eng, noSegments, nil)
+	pipe, err := campaigns.NewPipeline(st, senders{e.snd}, client, e.eng, noSegments, campaigns.PipelineOptions{PageRetry: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := queue.NewServer(e.rc, campaigns.Handlers{Pipeline: pipe, Service: svc, Users: e.users},
+		queue.ServerOptions{Queue: qname, Concurrency: 2, ShutdownTimeout: 5 * time.Second})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	if err := client.EnqueueSend(ctx, queue.SendPayload{ExternalUserIDs: []string{"q1"},
+		Messages: map[string]json.RawMessage{"apple_push": json.RawMessage(`{"alert":"once"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	// wait for a dispatch to be done, then let the reconciler start whatever
+	// the store says is unfinished, and wait for that
+	waitAll := func() []*campaigns.Dispatch {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ds, err := st.CampaignDispatches(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := 0
+			for _, d := range ds {
+				if d.Status == campaigns.DispatchDone {
+					done++
+				}
+			}
+			if done > 0 && (done == len(ds) || time.Now().After(deadline)) {
+				return ds
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no dispatch done after 20s: %d dispatches", len(ds))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitAll()
+	if _, err := pipe.Reconcile(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if ds := waitAll(); len(ds) != 1 || e.rec.Len() != 1 {
+		t.Errorf("%d dispatches, %d messages; want one of each", len(ds), e.rec.Len())
 	}
 }

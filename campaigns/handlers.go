@@ -3,6 +3,8 @@ package campaigns
 import (
 	"context"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/herald-oss/herald/queue"
 )
 
@@ -28,12 +30,28 @@ func (h Handlers) Deliver(ctx context.Context, p queue.DeliverPayload) error {
 
 // Trigger runs an enqueued /campaigns/trigger/send.
 func (h Handlers) Trigger(ctx context.Context, p queue.TriggerPayload) error {
+	if p.RequestID == "" {
+		p.RequestID = taskRequestID(ctx)
+	}
 	_, err := h.Service.Trigger(ctx, h.Users, &p)
 	return err
 }
 
 // Send runs an enqueued /messages/send.
 func (h Handlers) Send(ctx context.Context, p queue.SendPayload) error {
+	if p.RequestID == "" {
+		p.RequestID = taskRequestID(ctx)
+	}
 	_, err := h.Service.Send(ctx, h.Users, &p)
 	return err
+}
+
+// taskRequestID makes an enqueued send without a request id happen once: a
+// task runs again after a failure or a crash (perhaps after its dispatch was
+// created), always with the same task id.
+func taskRequestID(ctx context.Context) string {
+	if id, ok := asynq.GetTaskID(ctx); ok && id != "" {
+		return "task:" + id
+	}
+	return ""
 }

@@ -42,6 +42,7 @@ type env struct {
 	users    users
 	snd      channels.Sender // the APNs sender to the fake
 	eng      *templates.Engine
+	rc       *redis.Client
 }
 
 // senders hands the one APNs sender to the app "app-ios".
@@ -127,7 +128,7 @@ func newEnvWorkers(t *testing.T, st *store.Store, workers int, lease time.Durati
 		}
 		t.Cleanup(server.Shutdown)
 	}
-	return &env{st: st, svc: svc, pipe: pipe, client: client, rec: rec, profiles: psvc, users: u, snd: snd, eng: eng}
+	return &env{st: st, svc: svc, pipe: pipe, client: client, rec: rec, profiles: psvc, users: u, snd: snd, eng: eng, rc: rc}
 }
 
 // track ingests a /users/track body.
