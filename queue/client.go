@@ -39,6 +39,7 @@ type ClientOptions struct {
 // Client enqueues Herald's tasks. It is safe for concurrent use.
 type Client struct {
 	c    *asynq.Client
+	insp *asynq.Inspector
 	opts ClientOptions
 	now  func() time.Time
 }
@@ -59,7 +60,7 @@ func NewClient(rc redis.UniversalClient, o ClientOptions) *Client {
 	if o.MaxRetry <= 0 {
 		o.MaxRetry = DefaultMaxRetry
 	}
-	return &Client{c: asynq.NewClientFromRedisClient(rc), opts: o, now: time.Now}
+	return &Client{c: asynq.NewClientFromRedisClient(rc), insp: asynq.NewInspectorFromRedisClient(rc), opts: o, now: time.Now}
 }
 
 // Queue returns the queue the client enqueues to.
@@ -116,9 +117,41 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 	task := asynq.NewTaskWithHeaders(typ, data, map[string]string{headerDue: strconv.FormatInt(due, 10)}, opts...)
 	if _, err := c.c.EnqueueContext(ctx, task); err != nil {
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			return nil // already there: enqueued once is what was asked
+			return c.revive(ctx, task, taskID)
 		}
 		return fmt.Errorf("enqueue %s %s: %w", typ, taskID, err)
+	}
+	return nil
+}
+
+// revive handles an enqueue whose task id is taken. A task pending,
+// scheduled, retrying, running or completed (within Retention) is what was
+// asked. One that was archived — given up after its retries, or by asynq's
+// crash recovery — is run again: the caller (the store's reconciler, a
+// relaunch) knows its work is unfinished, and the ledger makes a re-run send
+// nothing twice.
+func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) error {
+	info, err := c.insp.GetTaskInfo(c.opts.Queue, taskID)
+	if errors.Is(err, asynq.ErrTaskNotFound) {
+		return c.retryEnqueue(ctx, task, taskID) // gone since the conflict
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: inspect the existing task: %w", taskID, err)
+	}
+	switch info.State {
+	case asynq.TaskStateArchived:
+		if err := c.insp.RunTask(c.opts.Queue, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return fmt.Errorf("enqueue %s: run the archived task again: %w", taskID, err)
+		}
+	}
+	return nil
+}
+
+// retryEnqueue enqueues again after the task id was freed; a conflict now
+// means another process enqueued it meanwhile, which is as good.
+func (c *Client) retryEnqueue(ctx context.Context, task *asynq.Task, taskID string) error {
+	if _, err := c.c.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return fmt.Errorf("enqueue %s: %w", taskID, err)
 	}
 	return nil
 }

@@ -327,10 +327,19 @@ func TestFailuresRetryAndSkip(t *testing.T) {
 	}
 	rec.next(t, 10*time.Second)
 	s.state(t, "send:r-s", asynq.TaskStateArchived)
+	// Enqueueing an archived task again runs it again (the reconciler's way
+	// to restart a page given up on while the store says it is unfinished).
+	if err := s.client.EnqueueSend(ctx, SendPayload{RequestID: "r-s", Messages: map[string]json.RawMessage{"sms": nil}, Broadcast: true}); err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.next(t, 10*time.Second); c.typ != TypeSend {
+		t.Fatalf("after a second enqueue of an archived task ran %+v", c)
+	}
+	s.state(t, "send:r-s", asynq.TaskStateArchived)
 	if n := s.counter(t, TypeDeliver, outcomeFailed); n != 1 {
 		t.Errorf("failed %v", n)
 	}
-	if n := s.counter(t, TypeSend, outcomeSkipped); n != 1 {
+	if n := s.counter(t, TypeSend, outcomeSkipped); n != 2 {
 		t.Errorf("skipped %v", n)
 	}
 }
