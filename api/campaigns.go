@@ -216,6 +216,10 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) {
 func (s *Server) launchCampaign(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	d, err := s.deps.Campaigns.Launch(r.Context(), id)
+	if d == nil && err == nil { // a recurring campaign: activated, its schedule sends
+		writeJSON(w, http.StatusOK, map[string]string{"message": "success", "status": campaigns.StatusActive})
+		return
+	}
 	if !s.dispatchStarted(w, r, d, err) {
 		s.writeCampaignError(w, r, err, id, "launch")
 		return

@@ -55,6 +55,7 @@ func (s *Service) definition(ctx context.Context, in *Input) (string, Definition
 		d.Schedule = *in.Schedule
 		switch in.Schedule.Type {
 		case ScheduleImmediate, ScheduleScheduled, ScheduleRecurring, ScheduleActionBased, ScheduleAPITriggered:
+			validateSchedule(*in.Schedule, &ps)
 		default:
 			ps.add("schedule.type", "want immediate, scheduled, recurring, action_based or api_triggered, got %q", in.Schedule.Type)
 		}
@@ -122,6 +123,17 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 	}
 	switch c.Definition.Schedule.Type {
 	case ScheduleImmediate, ScheduleScheduled:
+	case ScheduleRecurring:
+		// Activation: the scheduler sends each occurrence from now on.
+		if c.Status == StatusStopped {
+			return nil, fmt.Errorf("campaign %s is stopped: %w", id, ErrConflict)
+		}
+		if c.Status == StatusDraft {
+			if err := s.st.SetCampaignStatus(ctx, c.ID, StatusActive, []string{StatusDraft}, s.now().UTC()); err != nil && !errors.Is(err, ErrConflict) {
+				return nil, err
+			}
+		}
+		return nil, nil
 	default:
 		return nil, fmt.Errorf("campaign %s is %s: it is sent by its schedule or by API triggers, not launched: %w",
 			id, c.Definition.Schedule.Type, ErrConflict)
@@ -134,10 +146,19 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 	if c.Status == StatusPaused {
 		status = DispatchPaused // it starts with Resume
 	}
-	d := &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: launchOccurrence, Status: status,
-		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
-			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy},
-		CreatedAt: now, UpdatedAt: now}
+	var due time.Time
+	if c.Definition.Schedule.Type == ScheduleScheduled {
+		// It waits in the store until its time; the scheduler starts it.
+		f, err := c.Definition.Schedule.fields()
+		if err != nil {
+			return nil, err
+		}
+		if due, err = f.scheduledTime(); err != nil {
+			return nil, fmt.Errorf("campaign %s schedule.time: %w", id, err)
+		}
+		status = DispatchScheduled
+	}
+	d := s.newDispatch(c, launchOccurrence, status, due, now)
 	d, created, err := s.st.CreateDispatch(ctx, d)
 	if err != nil {
 		return nil, err
@@ -147,7 +168,7 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 			return nil, err
 		}
 	}
-	if created || d.Status == DispatchRunning {
+	if d.Status != DispatchScheduled && (created || d.Status == DispatchRunning) {
 		// Enqueue again when it exists: its TaskID makes that a no-op while
 		// the task is in Redis, and restarts it when Redis lost it.
 		if err := s.enq.EnqueueDispatch(ctx, queue.DispatchPayload{DispatchID: d.ID}); err != nil {
@@ -182,5 +203,5 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 	if err := s.st.SetCampaignStatus(ctx, id, StatusStopped, []string{StatusActive, StatusDraft, StatusPaused}, now); err != nil {
 		return err
 	}
-	return s.st.SetDispatchStatus(ctx, id, "", DispatchStopped, []string{DispatchRunning, DispatchPaused}, now)
+	return s.st.SetDispatchStatus(ctx, id, "", DispatchStopped, []string{DispatchScheduled, DispatchRunning, DispatchPaused}, now)
 }

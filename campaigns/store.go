@@ -29,6 +29,9 @@ type Store interface {
 	TouchPage(ctx context.Context, dispatchID string, firstUserID int64, at time.Time) error
 	StalledDispatches(ctx context.Context, before time.Time, limit int) ([]string, error)
 	TouchDispatch(ctx context.Context, id string, at time.Time) error
+	DueDispatches(ctx context.Context, now time.Time, limit int) ([]*Dispatch, error)
+	StartDispatch(ctx context.Context, id string, at time.Time) (bool, error)
+	LastOccurrence(ctx context.Context, campaignID, prefix string) (string, error)
 
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error

@@ -101,10 +101,11 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 
 // Dispatch statuses.
 const (
-	DispatchRunning = "running"
-	DispatchPaused  = "paused"
-	DispatchStopped = "stopped"
-	DispatchDone    = "done"
+	DispatchScheduled = "scheduled" // waits in the store until DueAt
+	DispatchRunning   = "running"
+	DispatchPaused    = "paused"
+	DispatchStopped   = "stopped"
+	DispatchDone      = "done"
 )
 
 // Dispatch is one send of a campaign (or of an ad-hoc message) to its
@@ -123,10 +124,12 @@ type Dispatch struct {
 	// is exhausted.
 	Cursor     int64
 	PagingDone bool
-	Pages      int
-	PagesDone  int
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// DueAt is when a scheduled dispatch starts (zero: at once).
+	DueAt     time.Time
+	Pages     int
+	PagesDone int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Spec is what a dispatch sends, frozen when it is created.

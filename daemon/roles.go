@@ -59,7 +59,7 @@ func (n *node) roleComponents(role string) ([]component, *httpComponent, error) 
 		comps = append(comps, n.newWorker(h), &reconciler{n: n})
 	}
 	if role == roleScheduler || role == roleAll {
-		comps = append(comps, &scheduler{log: n.log})
+		comps = append(comps, &scheduler{n: n})
 	}
 	if role == roleAPI || role == roleAll {
 		h := n.httpComponent()

@@ -225,7 +225,7 @@ func TestSchedulerRoleAndSQLiteRefused(t *testing.T) {
 	if code, body := get(t, "http://"+addr+"/readyz"); code != 200 {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
-	r.waitFor(t, regexp.MustCompile(`(scheduler idle)`), true)
+	r.waitFor(t, regexp.MustCompile(`(scheduler started)`), true)
 	if code := r.stop(t); code != 0 {
 		t.Fatalf("scheduler exit %d: %s", code, r.errb)
 	}

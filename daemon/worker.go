@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
+	"time"
 
+	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/queue"
 )
 
@@ -45,15 +48,45 @@ func (w *worker) Stop(ctx context.Context) error {
 	}
 }
 
-// scheduler is the scheduler role's component. Scheduled and recurring
-// campaigns are not implemented yet: it starts, reports ready and idles.
-type scheduler struct{ log *slog.Logger }
+// scheduler is the scheduler role's component: every second it starts the
+// scheduled dispatches whose time has come and the due occurrences of
+// recurring campaigns (once per occurrence whatever the number of scheduler
+// replicas). Action-based sends and local-time waves come later.
+type scheduler struct {
+	n    *node
+	stop chan struct{}
+	done sync.WaitGroup
+}
 
 func (s *scheduler) Name() string { return "scheduler" }
 
 func (s *scheduler) Start(context.Context) error {
-	s.log.Info("scheduler idle: scheduled and recurring campaigns are not implemented yet")
+	s.n.log.Info("scheduler started: scheduled and recurring campaigns (action-based and local-time sends come later)")
+	s.stop = make(chan struct{})
+	s.done.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			n, err := s.n.campaigns.RunSchedules(ctx, time.Now(), campaigns.SchedulerOptions{Logger: s.n.log})
+			cancel()
+			if err != nil {
+				s.n.log.Warn("scheduler tick failed", "error", err)
+			} else if n > 0 {
+				s.n.log.Info("started scheduled dispatches", "dispatches", n)
+			}
+		}
+	})
 	return nil
 }
 
-func (s *scheduler) Stop(context.Context) error { return nil }
+func (s *scheduler) Stop(context.Context) error {
+	close(s.stop)
+	s.done.Wait()
+	return nil
+}

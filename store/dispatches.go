@@ -12,16 +12,18 @@ import (
 	"github.com/herald-oss/herald/profiles"
 )
 
-const dispatchCols = "id, campaign_id, campaign_version, occurrence, spec, status, page_cursor, paging_done, pages, pages_done, created_at, updated_at"
+const dispatchCols = "id, campaign_id, campaign_version, occurrence, spec, status, page_cursor, paging_done, pages, pages_done, created_at, updated_at, due_at"
 
 func scanDispatch(r rowScanner) (*campaigns.Dispatch, error) {
 	var d campaigns.Dispatch
 	var spec string
 	var created, updated int64
+	var due sql.NullInt64
 	if err := r.Scan(&d.ID, &d.CampaignID, &d.CampaignVersion, &d.Occurrence, &spec, &d.Status, &d.Cursor,
-		&d.PagingDone, &d.Pages, &d.PagesDone, &created, &updated); err != nil {
+		&d.PagingDone, &d.Pages, &d.PagesDone, &created, &updated, &due); err != nil {
 		return nil, err
 	}
+	d.DueAt = fromMS(due)
 	if err := json.Unmarshal([]byte(spec), &d.Spec); err != nil {
 		return nil, fmt.Errorf("store: dispatch %s spec: %w", d.ID, err)
 	}
@@ -37,9 +39,13 @@ func (s *Store) CreateDispatch(ctx context.Context, d *campaigns.Dispatch) (*cam
 	if err != nil {
 		return nil, false, fmt.Errorf("store: dispatch spec: %w", err)
 	}
-	res, err := s.exec(ctx, "INSERT INTO dispatches ("+dispatchCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (campaign_id, occurrence) DO NOTHING",
+	var due any
+	if !d.DueAt.IsZero() {
+		due = d.DueAt.UnixMilli()
+	}
+	res, err := s.exec(ctx, "INSERT INTO dispatches ("+dispatchCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (campaign_id, occurrence) DO NOTHING",
 		d.ID, d.CampaignID, d.CampaignVersion, d.Occurrence, string(spec), d.Status, d.Cursor, d.PagingDone, d.Pages, d.PagesDone,
-		d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
+		d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli(), due)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: create dispatch: %w", err)
 	}
@@ -237,4 +243,47 @@ func (s *Store) TouchDispatch(ctx context.Context, id string, at time.Time) erro
 		return fmt.Errorf("store: touch dispatch: %w", err)
 	}
 	return nil
+}
+
+// DueDispatches lists scheduled dispatches whose time has come, oldest first.
+func (s *Store) DueDispatches(ctx context.Context, now time.Time, limit int) ([]*campaigns.Dispatch, error) {
+	rows, err := s.query(ctx, "SELECT "+dispatchCols+" FROM dispatches WHERE status = ? AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+		campaigns.DispatchScheduled, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due dispatches: %w", err)
+	}
+	defer rows.Close()
+	var out []*campaigns.Dispatch
+	for rows.Next() {
+		d, err := scanDispatch(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// StartDispatch moves a scheduled dispatch to running; false when it was not
+// scheduled any more (another scheduler started it, or it was stopped).
+func (s *Store) StartDispatch(ctx context.Context, id string, at time.Time) (bool, error) {
+	res, err := s.exec(ctx, "UPDATE dispatches SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+		campaigns.DispatchRunning, at.UnixMilli(), id, campaigns.DispatchScheduled)
+	if err != nil {
+		return false, fmt.Errorf("store: start dispatch: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// LastOccurrence returns the greatest occurrence of a campaign's dispatches
+// that starts with prefix ("" when there is none).
+func (s *Store) LastOccurrence(ctx context.Context, campaignID, prefix string) (string, error) {
+	var occ sql.NullString
+	err := s.queryRow(ctx, "SELECT MAX(occurrence) FROM dispatches WHERE campaign_id = ? AND occurrence LIKE ?",
+		campaignID, prefix+"%").Scan(&occ)
+	if err != nil {
+		return "", fmt.Errorf("store: last occurrence: %w", err)
+	}
+	return occ.String, nil
 }

@@ -183,3 +183,35 @@ func testPagingDoneStays(t *testing.T, s *store.Store) {
 		t.Errorf("dispatch %s after its pages, want done", dd.Status)
 	}
 }
+
+func testScheduledDispatches(t *testing.T, s *store.Store) {
+	mk := func(id, occ, status string, due time.Time) {
+		t.Helper()
+		d := &campaigns.Dispatch{ID: id, CampaignID: "c", Occurrence: occ, Status: status, DueAt: due, CreatedAt: t0, UpdatedAt: t0}
+		if _, created, err := s.CreateDispatch(ctx(t), d); err != nil || !created {
+			t.Fatalf("create %s: %v %v", id, created, err)
+		}
+	}
+	mk("s1", "launch", campaigns.DispatchScheduled, t0.Add(time.Hour))
+	mk("r1", "occ:20260301T100000Z", campaigns.DispatchRunning, time.Time{})
+	mk("r2", "occ:20260302T100000Z", campaigns.DispatchRunning, time.Time{})
+	if due, err := s.DueDispatches(ctx(t), t0, 10); err != nil || len(due) != 0 {
+		t.Fatalf("due before: %v %v", due, err)
+	}
+	due, err := s.DueDispatches(ctx(t), t0.Add(time.Hour), 10)
+	if err != nil || len(due) != 1 || due[0].ID != "s1" || !due[0].DueAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	if ok, err := s.StartDispatch(ctx(t), "s1", t0); err != nil || !ok {
+		t.Fatalf("start: %v %v", ok, err)
+	}
+	if ok, err := s.StartDispatch(ctx(t), "s1", t0); err != nil || ok {
+		t.Fatalf("second start: %v %v", ok, err)
+	}
+	if occ, err := s.LastOccurrence(ctx(t), "c", "occ:"); err != nil || occ != "occ:20260302T100000Z" {
+		t.Fatalf("last occurrence %q %v", occ, err)
+	}
+	if occ, err := s.LastOccurrence(ctx(t), "other", "occ:"); err != nil || occ != "" {
+		t.Fatalf("no occurrence %q %v", occ, err)
+	}
+}

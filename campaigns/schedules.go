@@ -1,0 +1,197 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/scheduler"
+)
+
+// scheduleFields are the fields of a schedule the pipeline reads.
+type scheduleFields struct {
+	Type        string    `json:"type"`
+	Time        string    `json:"time"`
+	InLocalTime bool      `json:"in_local_time"`
+	Cron        string    `json:"cron"`
+	TimeZone    string    `json:"time_zone"`
+	StartsAt    time.Time `json:"starts_at"`
+	EndsAt      time.Time `json:"ends_at"`
+}
+
+func (s Schedule) fields() (scheduleFields, error) {
+	var f scheduleFields
+	if len(s.Raw) == 0 {
+		f.Type = s.Type
+		return f, nil
+	}
+	err := json.Unmarshal(s.Raw, &f)
+	return f, err
+}
+
+// scheduledTime is a scheduled campaign's send time.
+func (f scheduleFields) scheduledTime() (time.Time, error) {
+	return time.Parse(time.RFC3339, f.Time)
+}
+
+// recurrence is a recurring campaign's recurrence.
+func (f scheduleFields) recurrence() (*scheduler.Recurrence, error) {
+	return scheduler.ParseRecurrence(scheduler.Spec{Cron: f.Cron, TimeZone: f.TimeZone, InLocalTime: f.InLocalTime,
+		StartsAt: f.StartsAt, EndsAt: f.EndsAt})
+}
+
+// validateSchedule checks the fields of a scheduled or recurring schedule.
+func validateSchedule(s Schedule, ps *problems) {
+	f, err := s.fields()
+	if err != nil {
+		ps.add("schedule", "%v", err)
+		return
+	}
+	switch f.Type {
+	case ScheduleScheduled:
+		if _, err := f.scheduledTime(); err != nil {
+			ps.add("schedule.time", "want an ISO 8601 time with its zone (2026-12-01T10:00:00Z), got %q", f.Time)
+		}
+		if f.InLocalTime {
+			ps.add("schedule.in_local_time", "local-time sends are not available yet")
+		}
+	case ScheduleRecurring:
+		if f.InLocalTime {
+			ps.add("schedule.in_local_time", "local-time sends are not available yet: give time_zone")
+			return
+		}
+		if _, err := f.recurrence(); err != nil {
+			var fe *scheduler.FieldError
+			for _, e := range unjoin(err) {
+				if errors.As(e, &fe) {
+					ps.add("schedule."+fe.Field, "%v", fe.Err)
+				} else {
+					ps.add("schedule", "%v", e)
+				}
+			}
+		}
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// occurrencePrefix starts the occurrence of a recurring campaign's dispatch.
+const occurrencePrefix = "occ:"
+
+// SchedulerOptions configure RunSchedules.
+type SchedulerOptions struct {
+	// Grace is how late a missed recurring occurrence may still fire after
+	// downtime; older ones are logged as skipped. Default 1h.
+	Grace  time.Duration
+	Logger *slog.Logger
+}
+
+// RunSchedules is one scheduler tick at now: every active recurring
+// campaign gets the dispatch of its latest due occurrence (once per
+// occurrence, whatever the number of scheduler replicas: the occurrence is
+// the dispatch's unique key), and every scheduled dispatch whose time has
+// come is started and enqueued. It returns how many dispatches it started.
+func (s *Service) RunSchedules(ctx context.Context, now time.Time, o SchedulerOptions) (int, error) {
+	if o.Grace <= 0 {
+		o.Grace = time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	started := 0
+	list, err := s.st.Campaigns(ctx, 10000, 0)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range list {
+		if c.Status != StatusActive || c.Definition.Schedule.Type != ScheduleRecurring {
+			continue
+		}
+		n, err := s.fireRecurring(ctx, c, now, o)
+		if err != nil {
+			o.Logger.Warn("recurring campaign", "campaign", c.ID, "error", err)
+			continue
+		}
+		started += n
+	}
+	due, err := s.st.DueDispatches(ctx, now, 100)
+	if err != nil {
+		return started, err
+	}
+	for _, d := range due {
+		if c, err := s.st.Campaign(ctx, d.CampaignID); err == nil && c.Status == StatusPaused {
+			continue // starts after Resume
+		}
+		ok, err := s.st.StartDispatch(ctx, d.ID, now)
+		if err != nil {
+			return started, err
+		}
+		if !ok {
+			continue // another scheduler started it, or it was stopped
+		}
+		if err := s.enq.EnqueueDispatch(ctx, queue.DispatchPayload{DispatchID: d.ID}); err != nil {
+			return started, err // started but not enqueued: the reconciler enqueues it
+		}
+		started++
+	}
+	return started, nil
+}
+
+// fireRecurring creates the dispatch of a recurring campaign's latest due
+// occurrence, if any.
+func (s *Service) fireRecurring(ctx context.Context, c *Campaign, now time.Time, o SchedulerOptions) (int, error) {
+	f, err := c.Definition.Schedule.fields()
+	if err != nil {
+		return 0, err
+	}
+	r, err := f.recurrence()
+	if err != nil {
+		return 0, err
+	}
+	lastKey, err := s.st.LastOccurrence(ctx, c.ID, occurrencePrefix)
+	if err != nil {
+		return 0, err
+	}
+	var last time.Time
+	if lastKey != "" {
+		if last, err = scheduler.ParseOccurrenceKey(lastKey[len(occurrencePrefix):]); err != nil {
+			return 0, fmt.Errorf("occurrence %q: %w", lastKey, err)
+		}
+	} else {
+		last = c.UpdatedAt // activation: nothing before it is missed
+	}
+	fire, skipped := scheduler.Missed(r, last, now, o.Grace)
+	if len(skipped) > 0 {
+		o.Logger.Warn("recurring campaign missed occurrences", "campaign", c.ID, "skipped", len(skipped),
+			"first", skipped[0], "last", skipped[len(skipped)-1])
+	}
+	if fire == nil {
+		return 0, nil
+	}
+	d := s.newDispatch(c, occurrencePrefix+scheduler.OccurrenceKey(*fire), DispatchRunning, time.Time{}, now)
+	d, created, err := s.st.CreateDispatch(ctx, d)
+	if err != nil || !created {
+		return 0, err
+	}
+	if err := s.enq.EnqueueDispatch(ctx, queue.DispatchPayload{DispatchID: d.ID}); err != nil {
+		return 1, err
+	}
+	return 1, nil
+}
+
+// newDispatch is a dispatch of a campaign's current version.
+func (s *Service) newDispatch(c *Campaign, occurrence, status string, due, now time.Time) *Dispatch {
+	return &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: occurrence, Status: status, DueAt: due,
+		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
+			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy},
+		CreatedAt: now, UpdatedAt: now}
+}
