@@ -197,10 +197,10 @@ func TestCampaignGetListUpdate(t *testing.T) {
 			t.Errorf("bad page: %d %s", r.status, r.body)
 		}
 
-		r = e.do("PUT", "/manage/campaigns/"+first, campaignBody("First v2", "scheduled"))
+		r = e.do("PUT", "/manage/campaigns/"+first, campaignBody("First v2", "api_triggered"))
 		c = r.json(t)
 		if r.status != 200 || c["version"] != 2.0 || c["name"] != "First v2" || c["status"] != "draft" ||
-			!strings.Contains(string(r.body), `"schedule":{"type":"scheduled"}`) || c["updated_at"] == "" {
+			!strings.Contains(string(r.body), `"schedule":{"type":"api_triggered"}`) || c["updated_at"] == "" {
 			t.Fatalf("update: %d %s", r.status, r.body)
 		}
 		if r := e.do("GET", "/manage/campaigns/"+first, nil); r.json(t)["version"] != 2.0 {
