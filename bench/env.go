@@ -27,6 +27,7 @@ type envFlags struct {
 	store       string
 	postgresDSN string
 	redisAddr   string
+	heraldBin   string
 	json        bool
 }
 
@@ -35,6 +36,7 @@ func (e *envFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.postgresDSN, "postgres-dsn", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
 		"PostgreSQL database; the harness creates a fresh schema bench_<random> in it and drops it at the end")
 	fs.StringVar(&e.redisAddr, "redis", "127.0.0.1:6379", "Redis host:port (a unique key prefix is used and cleaned up)")
+	fs.StringVar(&e.heraldBin, "herald", "", "a herald binary to run instead of building ./cmd/herald")
 	fs.BoolVar(&e.json, "json", false, "print the results as JSON instead of a table")
 }
 
@@ -52,21 +54,49 @@ func (e *envFlags) validate() error {
 type launchOptions struct {
 	// MaxInFlight is api.max_in_flight.
 	MaxInFlight int
+	// BulkMaxInFlight is api.bulk_max_in_flight; 0 keeps Herald's default.
+	BulkMaxInFlight int
+	// Workers is how many `herald worker` processes run beside `herald serve`
+	// on PostgreSQL (SQLite always runs one `herald all`).
+	Workers int
+	// QueueConcurrency is queue.concurrency; 0 keeps Herald's default.
+	QueueConcurrency int
+	// Apps, when set, writes the apps' credential files into dir and returns
+	// the config sections that declare them.
+	Apps func(dir string) (*appsConfig, error)
 }
 
-// env is one running herald with its isolated store and Redis prefix; close
-// stops herald and removes everything the harness created.
+// appsConfig is the part of the generated config that declares apps and how
+// to reach their providers.
+type appsConfig struct {
+	Apps      []map[string]any
+	Providers map[string]any
+	Security  map[string]any
+}
+
+// env is one running herald (plus its workers, if any) with its isolated
+// store, Redis prefix and queue; close stops every process and removes
+// everything the harness created.
 type env struct {
-	herald   *instance
-	progress io.Writer
-	cleanups []func(context.Context) error
+	herald *instance
+	// workers are the `herald worker` processes (PostgreSQL only).
+	workers []*instance
+	// redisAddr is the Redis the processes use; postgresDSN reaches the
+	// throw-away schema (empty on SQLite).
+	redisAddr, postgresDSN string
+	progress               io.Writer
+	cleanups               []func(context.Context) error
 }
 
-// launch builds herald, gives it a fresh store and Redis prefix, migrates, creates
-// an API key with every scope and starts the process (herald all on SQLite,
-// herald serve on PostgreSQL). On error everything created so far is removed.
+// processes returns every herald process: the API (or all-in-one) first.
+func (e *env) processes() []*instance { return append([]*instance{e.herald}, e.workers...) }
+
+// launch builds herald, gives it a fresh store, Redis prefix and queue name,
+// migrates, creates an API key with every scope and starts the processes
+// (herald all on SQLite; herald serve and opts.Workers herald worker on
+// PostgreSQL). On error everything created so far is removed.
 func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io.Writer) (_ *env, err error) {
-	e := &env{progress: progress}
+	e := &env{progress: progress, redisAddr: flags.redisAddr}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, e.close())
@@ -81,16 +111,26 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 	if err := pingRedis(ctx, flags.redisAddr); err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(progress, "building herald ...")
-	bin, err := buildHerald(ctx, dir)
-	if err != nil {
-		return nil, err
+	bin := flags.heraldBin
+	if bin == "" {
+		fmt.Fprintln(progress, "building herald ...")
+		if bin, err = buildHerald(ctx, dir); err != nil {
+			return nil, err
+		}
 	}
 
 	suffix := randomHex(6)
 	cfg := heraldConfig{store: flags.store, sqlitePath: filepath.Join(dir, "herald.db"), redisAddr: flags.redisAddr,
-		redisPrefix: "herald-bench:" + suffix + ":", maxInFlight: opts.MaxInFlight}
-	e.cleanups = append(e.cleanups, func(ctx context.Context) error { return cleanRedisPrefix(ctx, flags.redisAddr, cfg.redisPrefix) })
+		redisPrefix: "herald-bench:" + suffix + ":", maxInFlight: opts.MaxInFlight, bulkMaxInFlight: opts.BulkMaxInFlight,
+		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency}
+	e.cleanups = append(e.cleanups, func(ctx context.Context) error {
+		return errors.Join(cleanRedisPrefix(ctx, flags.redisAddr, cfg.redisPrefix), cleanQueue(ctx, flags.redisAddr, cfg.queueName))
+	})
+	if opts.Apps != nil {
+		if cfg.apps, err = opts.Apps(dir); err != nil {
+			return nil, err
+		}
+	}
 	role := "all"
 	if flags.store == "postgres" {
 		role = "serve"
@@ -100,7 +140,7 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 			return nil, err
 		}
 		e.cleanups = append(e.cleanups, drop)
-		cfg.postgresDSN = dsn
+		cfg.postgresDSN, e.postgresDSN = dsn, dsn
 		fmt.Fprintf(progress, "created PostgreSQL schema %s\n", schema)
 	}
 	addr, err := freeAddr()
@@ -127,6 +167,23 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 	if err := e.herald.start(ctx, role); err != nil {
 		return nil, err
 	}
+	if flags.store != "postgres" {
+		return e, nil
+	}
+	for i := range opts.Workers {
+		ops, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		w := newInstance(bin, cfgPath, ops, filepath.Join(dir, fmt.Sprintf("worker-%d.log", i+1)))
+		w.env = []string{"HERALD_OPS_ADDR=" + ops}
+		fmt.Fprintf(progress, "starting herald worker %d (ops on %s) ...\n", i+1, ops)
+		e.workers = append(e.workers, w)
+		e.cleanups = append(e.cleanups, func(ctx context.Context) error { return w.stop(30 * time.Second) })
+		if err := w.start(ctx, "worker"); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -150,7 +207,10 @@ type heraldConfig struct {
 	store, sqlitePath, postgresDSN string
 	redisAddr, redisPrefix         string
 	addr                           string
-	maxInFlight                    int
+	maxInFlight, bulkMaxInFlight   int
+	queueName                      string
+	queueConcurrency               int
+	apps                           *appsConfig
 }
 
 // write renders the config as YAML: rate limits off, warn-level text logs.
@@ -162,18 +222,30 @@ func (c heraldConfig) write(path string) error {
 	} else {
 		store["sqlite"] = map[string]any{"path": c.sqlitePath}
 	}
-	doc := map[string]any{
-		"log": map[string]any{"level": "warn", "format": "text"},
-		"api": map[string]any{
-			"addr":          c.addr,
-			"max_in_flight": c.maxInFlight,
-			"rate_limits": map[string]any{
-				"users_track": off, "users_track_bulk": off, "users_export": off, "users_identity": off, "default": off,
-			},
+	api := map[string]any{
+		"addr":          c.addr,
+		"max_in_flight": c.maxInFlight,
+		"rate_limits": map[string]any{
+			"users_track": off, "users_track_bulk": off, "users_export": off, "users_identity": off, "default": off,
 		},
+	}
+	if c.bulkMaxInFlight > 0 {
+		api["bulk_max_in_flight"] = c.bulkMaxInFlight
+	}
+	queue := map[string]any{"name": c.queueName}
+	if c.queueConcurrency > 0 {
+		queue["concurrency"] = c.queueConcurrency
+	}
+	doc := map[string]any{
+		"log":       map[string]any{"level": "warn", "format": "text"},
+		"api":       api,
 		"store":     store,
 		"redis":     map[string]any{"addr": c.redisAddr, "key_prefix": c.redisPrefix},
+		"queue":     queue,
 		"lifecycle": map[string]any{"drain_timeout": "10s"},
+	}
+	if c.apps != nil {
+		doc["apps"], doc["providers"], doc["security"] = c.apps.Apps, c.apps.Providers, c.apps.Security
 	}
 	b, err := yaml.Marshal(doc)
 	if err != nil {
@@ -201,6 +273,20 @@ func createSchema(ctx context.Context, base, schema string) (string, func(contex
 		return nil
 	}
 	return withSearchPath(base, schema), drop, nil
+}
+
+// analyze runs ANALYZE on the throw-away schema (PostgreSQL), as autovacuum
+// eventually would.
+func (e *env) analyze(ctx context.Context) error {
+	db, err := sql.Open("pgx", e.postgresDSN)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
 }
 
 // withSearchPath sets search_path in a URL or key=value DSN.
@@ -247,6 +333,20 @@ func cleanRedisPrefix(ctx context.Context, addr, prefix string) error {
 			return fmt.Errorf("redis: delete %s*: %w", prefix, err)
 		}
 		keys = keys[n:]
+	}
+	return nil
+}
+
+// cleanQueue deletes the keys of an asynq queue and its entry in the set of
+// queues (asynq's servers and workers keys expire on their own).
+func cleanQueue(ctx context.Context, addr, name string) error {
+	if err := cleanRedisPrefix(ctx, addr, "asynq:{"+name+"}:"); err != nil {
+		return err
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	if err := rdb.SRem(ctx, "asynq:queues", name).Err(); err != nil {
+		return fmt.Errorf("redis: forget queue %s: %w", name, err)
 	}
 	return nil
 }

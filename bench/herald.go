@@ -41,6 +41,8 @@ type instance struct {
 	bin, cfgPath, addr, logPath string
 	// apiKey is a secret with every scope, set once `keys create` ran.
 	apiKey string
+	// env is added to the process's environment (HERALD_OPS_ADDR=… for a worker).
+	env []string
 
 	cmd     *exec.Cmd
 	logFile *os.File
@@ -93,7 +95,7 @@ func (h *instance) start(ctx context.Context, role string) error {
 	}
 	h.logFile = f
 	cmd := exec.Command(h.bin, role, "-c", h.cfgPath)
-	cmd.Env = environ()
+	cmd.Env = append(environ(), h.env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// own process group, so Ctrl-C reaches only the harness, which then stops
 	// herald with SIGTERM; killed if the harness dies
@@ -230,6 +232,15 @@ func (h *instance) peakRSS() (int64, error) {
 	}
 	return 0, errors.New("no VmHWM in /proc/<pid>/status")
 }
+
+// resetPeakRSS resets the process's VmHWM to its current RSS (clear_refs "5",
+// Linux 4.0 and later), so a later peakRSS covers only what came after.
+func (h *instance) resetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", h.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// pid is the running process's id.
+func (h *instance) pid() int { return h.cmd.Process.Pid }
 
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat times (100 on every Linux
 // architecture Go supports).

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// fanoutParams are the fanout scenario's flags.
+type fanoutParams struct {
+	env               envFlags
+	devices           int
+	mix               [numChannels]int
+	mixText           string
+	workers           int
+	deadPct           float64
+	ingestConcurrency int
+	queueConcurrency  int
+	timeout           time.Duration
+	bare              bool
+	analyze           bool
+}
+
+func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
+	var p fanoutParams
+	fs := flag.NewFlagSet("bench fanout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	p.env.register(fs)
+	fs.IntVar(&p.devices, "devices", 10000, "users in the audience, one device each")
+	fs.StringVar(&p.mixText, "mix", "ios:50,android:35,web:15", "device platforms and their weights")
+	fs.IntVar(&p.workers, "workers", 1, "herald worker processes beside herald serve (PostgreSQL); SQLite runs one herald all")
+	fs.Float64Var(&p.deadPct, "dead", 3, "per cent of devices whose token the fakes answer as unregistered")
+	fs.IntVar(&p.ingestConcurrency, "ingest-concurrency", 4, "concurrent /users/track clients creating the audience")
+	fs.IntVar(&p.queueConcurrency, "queue-concurrency", 0, "queue.concurrency of every worker (0: Herald's default)")
+	fs.DurationVar(&p.timeout, "timeout", 10*time.Minute, "how long to wait for the dispatch to finish")
+	fs.BoolVar(&p.bare, "bare", true, "also run the bare-library loop to the same fakes and print the ratio")
+	fs.BoolVar(&p.analyze, "analyze", false, "run ANALYZE after creating the users, before the launch (PostgreSQL)")
+	if err := parseFlags(fs, args); err != nil {
+		return p, err
+	}
+	if err := p.env.validate(); err != nil {
+		return p, err
+	}
+	mix, err := parseMix(p.mixText)
+	if err != nil {
+		return p, usageErr("--mix: %v", err)
+	}
+	p.mix = mix
+	switch {
+	case p.devices < 1 || p.devices > 1<<24:
+		return p, usageErr("--devices must be between 1 and %d", 1<<24)
+	case p.workers < 1:
+		return p, usageErr("--workers must be at least 1")
+	case p.workers > 1 && p.env.store != "postgres":
+		return p, usageErr("--workers above 1 needs --store postgres (SQLite runs one herald all)")
+	case p.analyze && p.env.store != "postgres":
+		return p, usageErr("--analyze needs --store postgres")
+	case p.deadPct < 0 || p.deadPct > 100:
+		return p, usageErr("--dead must be a percentage")
+	case p.ingestConcurrency < 1:
+		return p, usageErr("--ingest-concurrency must be at least 1")
+	case p.queueConcurrency < 0:
+		return p, usageErr("--queue-concurrency must not be negative")
+	case p.timeout <= 0:
+		return p, usageErr("--timeout must be positive")
+	}
+	return p, nil
+}
+
+// parseMix reads "ios:50,android:35,web:15" (any subset, any order).
+func parseMix(s string) ([numChannels]int, error) {
+	var mix [numChannels]int
+	names := map[string]int{"ios": chAPNs, "android": chFCM, "web": chWeb}
+	seen := map[string]bool{}
+	total := 0
+	for part := range strings.SplitSeq(s, ",") {
+		name, weight, ok := strings.Cut(strings.TrimSpace(part), ":")
+		ch, known := names[name]
+		w, err := strconv.Atoi(weight)
+		switch {
+		case !ok || !known:
+			return mix, fmt.Errorf("want platform:weight with platform ios, android or web, got %q", part)
+		case err != nil || w < 0:
+			return mix, fmt.Errorf("weight of %s must be a non-negative integer, got %q", name, weight)
+		case seen[name]:
+			return mix, fmt.Errorf("%s given twice", name)
+		}
+		seen[name] = true
+		mix[ch] = w
+		total += w
+	}
+	if total == 0 {
+		return mix, errors.New("the weights add up to 0")
+	}
+	return mix, nil
+}
+
+// errIncorrect reports that the fan-out lost, doubled or garbled messages;
+// the report has already been printed.
+var errIncorrect = errors.New("correctness check failed (see lost, duplicates and wrong content in the report)")
+
+func runFanout(ctx context.Context, args []string, out outputs) (err error) {
+	p, err := parseFanout(args, out.stderr)
+	if err != nil {
+		return err
+	}
+	res := &fanoutResult{Scenario: "fanout", Store: p.env.store, Workers: p.workers, Devices: p.devices, Mix: p.mixText,
+		DeadPct: p.deadPct, Analyzed: p.analyze, LoadBefore: loadAvg()}
+
+	f, err := startFakes()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, f.close()) }()
+	col := newCollector(f, 100*time.Millisecond)
+	defer col.close()
+
+	fmt.Fprintf(out.stderr, "making %d devices (%s, %.1f%% dead) ...\n", p.devices, p.mixText, p.deadPct)
+	set, err := newDeviceSet(p.devices, p.mix, p.deadPct, f.web)
+	if err != nil {
+		return err
+	}
+	res.setAudience(set)
+
+	if p.bare {
+		fmt.Fprintf(out.stderr, "bare loop: %d messages straight to the fakes ...\n", p.devices)
+		if res.Bare, err = barePhase(ctx, f, col, set); err != nil {
+			return err
+		}
+	}
+
+	opts := launchOptions{MaxInFlight: 256, BulkMaxInFlight: p.ingestConcurrency, Workers: p.workers,
+		QueueConcurrency: p.queueConcurrency, Apps: f.appsConfig}
+	e, err := launch(ctx, p.env, opts, out.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, e.close()) }()
+
+	fmt.Fprintf(out.stderr, "creating %d users through /users/track (bulk, %d clients) ...\n", p.devices, p.ingestConcurrency)
+	if res.Ingest, err = createUsers(ctx, e.herald.baseURL(), e.herald.apiKey, set, p.ingestConcurrency); err != nil {
+		return err
+	}
+	if p.analyze {
+		fmt.Fprintln(out.stderr, "ANALYZE ...")
+		if err := e.analyze(ctx); err != nil {
+			return err
+		}
+	}
+	if res.Herald, err = heraldPhase(ctx, e, f, col, set, p.timeout, out.stderr); err != nil {
+		return err
+	}
+	if res.Bare != nil && res.Bare.MsgsPerS > 0 {
+		res.Ratio = round(res.Herald.MsgsPerS/res.Bare.MsgsPerS, 2)
+	}
+	res.LoadAfter = loadAvg()
+	if err := writeReport(out.stdout, res, p.env.json); err != nil {
+		return err
+	}
+	if !res.Herald.correct() || res.Bare != nil && !res.Bare.correct() {
+		return errIncorrect
+	}
+	return nil
+}
+
+// barePhase runs the bare loop and tallies what the fakes accepted.
+func barePhase(ctx context.Context, f *fakes, col *collector, set *deviceSet) (*phaseResult, error) {
+	req0 := f.requestCounts()
+	cpu0 := selfCPU()
+	start := time.Now()
+	t := newTally(set, start, "")
+	col.begin(t)
+	br, err := runBare(ctx, f, set)
+	col.end()
+	if err != nil {
+		return nil, err
+	}
+	r := newPhaseResult(t, f.requestCounts(), req0, set)
+	r.ClientFailures = br.Failed[chAPNs] + br.Failed[chFCM] + br.Failed[chWeb]
+	r.FirstClientError = br.FirstError
+	r.HarnessCPUS = round((selfCPU() - cpu0).Seconds(), 2)
+	return r, nil
+}
+
+// heraldPhase creates the campaign, launches it, waits for its dispatch to
+// finish and tallies what the fakes accepted, with every Herald process's
+// peak RSS and CPU time during the fan-out.
+func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *deviceSet, timeout time.Duration, progress io.Writer) (*phaseResult, error) {
+	procs := e.processes()
+	api := newAPIClient(e.herald.baseURL(), e.herald.apiKey)
+	campaignID, err := api.createCampaign(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ingestRSS := make([]int64, len(procs))
+	cpu0 := make([]time.Duration, len(procs))
+	for i, h := range procs {
+		if ingestRSS[i], err = h.peakRSS(); err != nil {
+			return nil, err
+		}
+		if err := h.resetPeakRSS(); err != nil {
+			ingestRSS[i] = -1 // cannot reset: the fan-out figure includes the ingest
+		}
+		if cpu0[i], err = h.cpuTime(); err != nil {
+			return nil, err
+		}
+	}
+	redis0 := redisCPU(ctx, e)
+	req0 := f.requestCounts()
+	cpuSelf0 := selfCPU()
+
+	fmt.Fprintf(progress, "launching campaign %s ...\n", campaignID)
+	start := time.Now()
+	t := newTally(set, start, "")
+	col.begin(t)
+	dispatchID, err := api.launch(ctx, campaignID)
+	if err != nil {
+		col.end()
+		return nil, err
+	}
+	col.snapshot(func(t *tally) { t.mark = []byte(dispatchID) })
+	d, waitErr := waitDispatch(ctx, api, e, col, campaignID, dispatchID, set, start.Add(timeout), progress)
+	doneAt := time.Now()
+	col.end()
+	if waitErr != nil && !errors.Is(waitErr, errTimedOut) {
+		return nil, waitErr
+	}
+
+	r := newPhaseResult(t, f.requestCounts(), req0, set)
+	r.DispatchID, r.DispatchStatus, r.Pages, r.PagesDone = dispatchID, d.Status, d.Pages, d.PagesDone
+	r.DoneS = round(doneAt.Sub(start).Seconds(), 2)
+	if waitErr != nil {
+		r.DispatchStatus += " (timed out after " + timeout.String() + ")"
+	}
+	r.HarnessCPUS = round((selfCPU() - cpuSelf0).Seconds(), 2)
+	for i, h := range procs {
+		if err := h.alive(); err != nil {
+			return nil, err
+		}
+		rss, err := h.peakRSS()
+		if err != nil {
+			return nil, err
+		}
+		cpu, err := h.cpuTime()
+		if err != nil {
+			return nil, err
+		}
+		pr := processResult{Role: "all", PID: h.pid(), FanoutPeakRSSMB: mb(rss), CPUS: round((cpu - cpu0[i]).Seconds(), 2)}
+		if e.herald != h {
+			pr.Role = "worker"
+		} else if len(e.workers) > 0 {
+			pr.Role = "serve"
+		}
+		if ingestRSS[i] >= 0 {
+			pr.IngestPeakRSSMB = mb(ingestRSS[i])
+		}
+		pr.Deliveries = scrapeDeliveries(ctx, h.baseURL()+"/metrics")
+		r.Processes = append(r.Processes, pr)
+		r.HeraldCPUS += pr.CPUS
+	}
+	r.HeraldCPUS = round(r.HeraldCPUS, 2)
+	if redis0 >= 0 {
+		if redis1 := redisCPU(ctx, e); redis1 >= 0 {
+			r.RedisCPUS = round(redis1-redis0, 2)
+		}
+	}
+	return r, nil
+}
+
+var errTimedOut = errors.New("timed out")
+
+// waitDispatch polls the campaign until its dispatch is done (or stopped),
+// printing progress every few seconds; errTimedOut past deadline.
+func waitDispatch(ctx context.Context, api *apiClient, e *env, col *collector, campaignID, dispatchID string,
+	set *deviceSet, deadline time.Time, progress io.Writer) (dispatchView, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	lastPrint := time.Now()
+	var d dispatchView
+	for {
+		select {
+		case <-ctx.Done():
+			return d, ctx.Err()
+		case <-tick.C:
+		}
+		for _, h := range e.processes() {
+			if err := h.alive(); err != nil {
+				return d, err
+			}
+		}
+		var err error
+		if d, err = api.dispatch(ctx, campaignID, dispatchID); err != nil {
+			return d, err
+		}
+		if d.Status == "done" || d.Status == "stopped" {
+			return d, nil
+		}
+		if time.Now().After(deadline) {
+			return d, errTimedOut
+		}
+		if time.Since(lastPrint) >= 5*time.Second {
+			lastPrint = time.Now()
+			col.snapshot(func(t *tally) {
+				fmt.Fprintf(progress, "  %s: pages %d/%d, %d of %d live devices reached\n", d.Status, d.PagesDone, d.Pages,
+					t.total(), set.totalLive())
+			})
+		}
+	}
+}
+
+// selfCPU is the harness's own user+system CPU time (the fakes, and the bare
+// loop's clients).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
