@@ -89,8 +89,8 @@ func NewServer(rc redis.UniversalClient, h Handlers, o ServerOptions) *Server {
 		// an idle worker polls the queue every 100ms, not every second: the
 		// pages of a launch start at once
 		TaskCheckInterval: 100 * time.Millisecond,
-		Logger:                   asynqLogger{log},
-		LogLevel:                 asynq.InfoLevel, // its debug lines say "queues are empty" every second
+		Logger:            asynqLogger{log},
+		LogLevel:          asynq.InfoLevel, // its debug lines say "queues are empty" every second
 	})
 	return s
 }
