@@ -141,14 +141,5 @@ func (s *Store) Campaigns(ctx context.Context, limit, offset int) ([]*campaigns.
 	if err != nil {
 		return nil, fmt.Errorf("store: list campaigns: %w", err)
 	}
-	defer rows.Close()
-	var out []*campaigns.Campaign
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(rows, scanCampaign)
 }

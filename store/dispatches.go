@@ -75,16 +75,7 @@ func (s *Store) CampaignDispatches(ctx context.Context, campaignID string) ([]*c
 	if err != nil {
 		return nil, fmt.Errorf("store: dispatches: %w", err)
 	}
-	defer rows.Close()
-	var out []*campaigns.Dispatch
-	for rows.Next() {
-		d, err := scanDispatch(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collect(rows, scanDispatch)
 }
 
 // SetDispatchStatus changes the status of a campaign's dispatches that are
@@ -252,16 +243,7 @@ func (s *Store) DueDispatches(ctx context.Context, now time.Time, limit int) ([]
 	if err != nil {
 		return nil, fmt.Errorf("store: due dispatches: %w", err)
 	}
-	defer rows.Close()
-	var out []*campaigns.Dispatch
-	for rows.Next() {
-		d, err := scanDispatch(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return collect(rows, scanDispatch)
 }
 
 // StartDispatch moves a scheduled dispatch to running; false when it was not

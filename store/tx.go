@@ -119,3 +119,17 @@ func nullStr(s string) any {
 }
 
 func strOf(n sql.NullString) string { return n.String }
+
+// collect scans every row of a query with scan, closing the rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
