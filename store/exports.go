@@ -76,16 +76,7 @@ func (s *Store) ExportsByStatus(ctx context.Context, status string) ([]*audience
 	if err != nil {
 		return nil, fmt.Errorf("store: list exports: %w", err)
 	}
-	defer rows.Close()
-	var out []*audiences.Export
-	for rows.Next() {
-		e, err := scanExport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(rows, scanExport)
 }
 
 // ClaimExport moves a queued export to running; false when it was not queued
