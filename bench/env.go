@@ -64,6 +64,8 @@ type launchOptions struct {
 	// Apps, when set, writes the apps' credential files into dir and returns
 	// the config sections that declare them.
 	Apps func(dir string) (*appsConfig, error)
+	// Pprof turns on ops.pprof in every Herald process.
+	Pprof bool
 }
 
 // appsConfig is the part of the generated config that declares apps and how
@@ -122,7 +124,7 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 	suffix := randomHex(6)
 	cfg := heraldConfig{store: flags.store, sqlitePath: filepath.Join(dir, "herald.db"), redisAddr: flags.redisAddr,
 		redisPrefix: "herald-bench:" + suffix + ":", maxInFlight: opts.MaxInFlight, bulkMaxInFlight: opts.BulkMaxInFlight,
-		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency}
+		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency, pprof: opts.Pprof}
 	e.cleanups = append(e.cleanups, func(ctx context.Context) error {
 		return errors.Join(cleanRedisPrefix(ctx, flags.redisAddr, cfg.redisPrefix), cleanQueue(ctx, flags.redisAddr, cfg.queueName))
 	})
@@ -211,6 +213,7 @@ type heraldConfig struct {
 	queueName                      string
 	queueConcurrency               int
 	apps                           *appsConfig
+	pprof                          bool
 }
 
 // write renders the config as YAML: rate limits off, warn-level text logs.
@@ -243,6 +246,9 @@ func (c heraldConfig) write(path string) error {
 		"redis":     map[string]any{"addr": c.redisAddr, "key_prefix": c.redisPrefix},
 		"queue":     queue,
 		"lifecycle": map[string]any{"drain_timeout": "10s"},
+	}
+	if c.pprof {
+		doc["ops"] = map[string]any{"pprof": true}
 	}
 	if c.apps != nil {
 		doc["apps"], doc["providers"], doc["security"] = c.apps.Apps, c.apps.Providers, c.apps.Security

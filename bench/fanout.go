@@ -25,6 +25,7 @@ type fanoutParams struct {
 	timeout           time.Duration
 	bare              bool
 	analyze           bool
+	profileDir        string
 }
 
 func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
@@ -41,6 +42,7 @@ func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
 	fs.DurationVar(&p.timeout, "timeout", 10*time.Minute, "how long to wait for the dispatch to finish")
 	fs.BoolVar(&p.bare, "bare", true, "also run the bare-library loop to the same fakes and print the ratio")
 	fs.BoolVar(&p.analyze, "analyze", false, "run ANALYZE after creating the users, before the launch (PostgreSQL)")
+	fs.StringVar(&p.profileDir, "profile", "", "write CPU profiles of every Herald process during the fan-out into this directory (10 s each; go tool pprof merges them)")
 	if err := parseFlags(fs, args); err != nil {
 		return p, err
 	}
@@ -136,7 +138,7 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 	}
 
 	opts := launchOptions{MaxInFlight: 256, BulkMaxInFlight: p.ingestConcurrency, Workers: p.workers,
-		QueueConcurrency: p.queueConcurrency, Apps: f.appsConfig}
+		QueueConcurrency: p.queueConcurrency, Apps: f.appsConfig, Pprof: p.profileDir != ""}
 	e, err := launch(ctx, p.env, opts, out.stderr)
 	if err != nil {
 		return err
@@ -153,7 +155,7 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 			return err
 		}
 	}
-	if res.Herald, err = heraldPhase(ctx, e, f, col, set, p.timeout, out.stderr); err != nil {
+	if res.Herald, err = heraldPhase(ctx, e, f, col, set, p.timeout, p.profileDir, out.stderr); err != nil {
 		return err
 	}
 	if res.Bare != nil && res.Bare.MsgsPerS > 0 {
@@ -191,7 +193,8 @@ func barePhase(ctx context.Context, f *fakes, col *collector, set *deviceSet) (*
 // heraldPhase creates the campaign, launches it, waits for its dispatch to
 // finish and tallies what the fakes accepted, with every Herald process's
 // peak RSS and CPU time during the fan-out.
-func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *deviceSet, timeout time.Duration, progress io.Writer) (*phaseResult, error) {
+func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *deviceSet, timeout time.Duration,
+	profileDir string, progress io.Writer) (*phaseResult, error) {
 	procs := e.processes()
 	api := newAPIClient(e.herald.baseURL(), e.herald.apiKey)
 	campaignID, err := api.createCampaign(ctx)
@@ -212,6 +215,20 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 		}
 	}
 	redis0 := redisCPU(ctx, e)
+	pg0 := time.Duration(-1)
+	if e.postgresDSN != "" {
+		pg0 = postgresCPU()
+	}
+	var prof *profiler
+	if profileDir != "" {
+		roles := make([]string, len(procs))
+		for i, h := range procs {
+			roles[i] = processRole(e, h)
+		}
+		if prof, err = startProfiler(ctx, profileDir, procs, roles); err != nil {
+			return nil, err
+		}
+	}
 	req0 := f.requestCounts()
 	cpuSelf0 := selfCPU()
 
@@ -228,6 +245,10 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 	d, waitErr := waitDispatch(ctx, api, e, col, campaignID, dispatchID, set, start.Add(timeout), progress)
 	doneAt := time.Now()
 	col.end()
+	var profiles []string
+	if prof != nil {
+		profiles = prof.stop(progress)
+	}
 	if waitErr != nil && !errors.Is(waitErr, errTimedOut) {
 		return nil, waitErr
 	}
@@ -251,12 +272,7 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 		if err != nil {
 			return nil, err
 		}
-		pr := processResult{Role: "all", PID: h.pid(), FanoutPeakRSSMB: mb(rss), CPUS: round((cpu - cpu0[i]).Seconds(), 2)}
-		if e.herald != h {
-			pr.Role = "worker"
-		} else if len(e.workers) > 0 {
-			pr.Role = "serve"
-		}
+		pr := processResult{Role: processRole(e, h), PID: h.pid(), FanoutPeakRSSMB: mb(rss), CPUS: round((cpu - cpu0[i]).Seconds(), 2)}
 		if ingestRSS[i] >= 0 {
 			pr.IngestPeakRSSMB = mb(ingestRSS[i])
 		}
@@ -265,6 +281,12 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 		r.HeraldCPUS += pr.CPUS
 	}
 	r.HeraldCPUS = round(r.HeraldCPUS, 2)
+	if pg0 >= 0 {
+		if pg1 := postgresCPU(); pg1 >= 0 {
+			r.PostgresCPUS = round((pg1 - pg0).Seconds(), 2)
+		}
+	}
+	r.Profiles = profiles
 	if redis0 >= 0 {
 		if redis1 := redisCPU(ctx, e); redis1 >= 0 {
 			r.RedisCPUS = round(redis1-redis0, 2)
@@ -274,6 +296,17 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 }
 
 var errTimedOut = errors.New("timed out")
+
+// processRole names a Herald process of the run: all (SQLite), serve or worker.
+func processRole(e *env, h *instance) string {
+	switch {
+	case e.herald != h:
+		return "worker"
+	case len(e.workers) > 0:
+		return "serve"
+	}
+	return "all"
+}
 
 // waitDispatch polls the campaign until its dispatch is done (or stopped),
 // printing progress every few seconds; errTimedOut past deadline.

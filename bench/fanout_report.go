@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -80,6 +81,11 @@ type phaseResult struct {
 	HeraldCPUS     float64         `json:"herald_cpu_s,omitempty"`
 	// RedisCPUS is the Redis server's CPU seconds in the phase, every client's.
 	RedisCPUS float64 `json:"redis_cpu_s,omitempty"`
+	// PostgresCPUS is the PostgreSQL server's CPU seconds in the phase (every
+	// postgres process on this machine).
+	PostgresCPUS float64 `json:"postgres_cpu_s,omitempty"`
+	// Profiles are the CPU profile files written (--profile).
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 // processResult is one Herald process during the fan-out.
@@ -179,8 +185,14 @@ func (r *phaseResult) rows(name string) []row {
 				fmt.Sprintf("peak RSS %s MB in the fan-out (%s before), CPU %s s, deliveries %s",
 					num(p.FanoutPeakRSSMB), ingest, num(p.CPUS), counts64(p.Deliveries))})
 		}
-		rows = append(rows, row{name + " CPU", fmt.Sprintf("%s s herald, %s s redis (whole server), %s s harness (fakes)",
-			num(r.HeraldCPUS), num(r.RedisCPUS), num(r.HarnessCPUS))})
+		cpu := fmt.Sprintf("%s s herald, %s s redis (whole server), %s s harness (fakes)", num(r.HeraldCPUS), num(r.RedisCPUS), num(r.HarnessCPUS))
+		if r.PostgresCPUS > 0 {
+			cpu += ", " + num(r.PostgresCPUS) + " s postgres (whole server)"
+		}
+		rows = append(rows, row{name + " CPU", cpu})
+		if len(r.Profiles) > 0 {
+			rows = append(rows, row{name + " profiles", fmt.Sprintf("%d files in %s (go tool pprof -top FILES...)", len(r.Profiles), filepath.Dir(r.Profiles[0]))})
+		}
 	} else {
 		rows = append(rows, row{name + " CPU", num(r.HarnessCPUS) + " s harness (clients and fakes)"})
 	}

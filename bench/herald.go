@@ -248,24 +248,6 @@ const clockTick = 10 * time.Millisecond
 
 // cpuTime is the process's user plus system CPU time so far.
 func (h *instance) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", h.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// the command name (field 2) may hold spaces; fields after it are plain
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed /proc/<pid>/stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): utime is field 14, stime field 15
-	if len(f) < 13 {
-		return 0, errors.New("short /proc/<pid>/stat")
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("parse /proc/<pid>/stat: %w", err)
-	}
-	return time.Duration(utime+stime) * clockTick, nil
+	_, t, err := procCPU(h.cmd.Process.Pid)
+	return t, err
 }

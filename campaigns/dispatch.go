@@ -44,26 +44,26 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 	if err != nil {
 		return err
 	}
+	if tables, err := p.st.RefreshStats(ctx); err != nil {
+		p.log.Warn("dispatch: refreshing planner statistics failed; paging anyway", "dispatch", d.ID, "err", err)
+	} else if len(tables) > 0 {
+		p.log.Info("dispatch: refreshed stale planner statistics", "dispatch", d.ID, "tables", tables)
+	}
 	where, args, err := c.filter.SQL(p.st.Driver(), now)
 	if err != nil {
 		return fmt.Errorf("dispatch %s: %w: %w", d.ID, err, asynq.SkipRetry)
 	}
-	cursor := d.Cursor
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ids, err := p.st.AudiencePage(ctx, where, args, cursor, PageSize)
-		if err != nil {
-			return err
-		}
-		done := len(ids) < PageSize
+	// One streaming query from the cursor: each batch is recorded as a page
+	// (moving the cursor) before its task is enqueued.
+	return p.st.AudienceScan(ctx, where, args, d.Cursor, PageSize, func(ids []int64, last bool) error {
 		var pages []Page
+		cursor := d.Cursor
 		if len(ids) > 0 {
 			pages = []Page{{DispatchID: d.ID, FirstUserID: ids[0], UserIDs: ids}}
 			cursor = ids[len(ids)-1]
+			d.Cursor = cursor
 		}
-		if err := p.st.AddPages(ctx, d.ID, pages, cursor, done, p.opts.Now()); err != nil {
+		if err := p.st.AddPages(ctx, d.ID, pages, cursor, last, p.opts.Now()); err != nil {
 			return err
 		}
 		for _, pg := range pages {
@@ -71,10 +71,8 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 				return err // the page is recorded: the reconciler enqueues it if this run dies
 			}
 		}
-		if done {
-			return nil
-		}
-	}
+		return nil
+	})
 }
 
 // dispatchList pages explicit recipients (an API send to listed users).

@@ -40,7 +40,13 @@ type Store interface {
 
 	// Audience and profiles.
 	Driver() string
-	AudiencePage(ctx context.Context, where string, args []any, afterID int64, limit int) ([]int64, error)
+	// RefreshStats brings the database's planner statistics of the audience
+	// tables up to date when they are stale, returning the tables it
+	// analyzed.
+	RefreshStats(ctx context.Context) ([]string, error)
+	// AudienceScan streams the ids above afterID matching where, in id
+	// order, to fn in batches of size (the rest, possibly none, with last).
+	AudienceScan(ctx context.Context, where string, args []any, afterID int64, size int, fn func(ids []int64, last bool) error) error
 	Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile, error)
 	LoadRecent(ctx context.Context, ps []*profiles.Profile, sinceDay int64) error
 	InvalidateTokens(ctx context.Context, drops []profiles.TokenDrop) (int, error)

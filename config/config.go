@@ -227,6 +227,11 @@ type Ops struct {
 	// and /metrics (the API role serves them on api.addr; herald all and herald
 	// dev on api.addr only). Empty: no listener. Default: 127.0.0.1:9091.
 	Addr string `yaml:"addr"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the ops listener, and on
+	// api.addr for herald serve, all and dev. For diagnosis only: the
+	// profiles show internals and cost CPU; never on a public address.
+	// Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Templates configures Liquid rendering.

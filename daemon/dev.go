@@ -118,7 +118,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h.srv.Handler = fakes.devRoutes(n.api)
+	h.srv.Handler = withPprof(cfg.Ops.Pprof, fakes.devRoutes(n.api))
 	comps = append(append(comps, fakes), roles...)
 	banner := func(context.Context) error {
 		c.printBanner(h.Addr(), absData, key, mr != nil, cfg.Redis.Addr, fakes.base)

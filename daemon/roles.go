@@ -90,7 +90,7 @@ func (n *node) opsComponent() *httpComponent {
 	return &httpComponent{
 		name: "ops",
 		log:  n.log,
-		srv: &http.Server{Addr: n.cfg.Ops.Addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		srv: &http.Server{Addr: n.cfg.Ops.Addr, Handler: withPprof(n.cfg.Ops.Pprof, mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)},
 		errc: make(chan error, 1),

@@ -84,9 +84,17 @@ func (b *sqlBuilder) node(n *node) error {
 	if neg {
 		b.w("(NOT ")
 	}
-	b.w("COALESCE(")
-	b.leaf(n, pos)
-	b.w(", FALSE)")
+	// Every leaf but a custom attribute's is never NULL (EXISTS, sums under
+	// COALESCE, NOT NULL columns, "IS NOT NULL AND …" ranges). Leaving those
+	// bare matters on PostgreSQL: an EXISTS under COALESCE cannot become a
+	// semi-join, so each audience page would scan all of devices.
+	if n.kind != kCustom {
+		b.leaf(n, pos)
+	} else {
+		b.w("COALESCE(")
+		b.leaf(n, pos)
+		b.w(", FALSE)")
+	}
 	if neg {
 		b.w(")")
 	}

@@ -35,6 +35,42 @@ func (s *Store) AudiencePage(ctx context.Context, where string, args []any, afte
 	return ids, nil
 }
 
+// AudienceScan streams, in id order, the ids of the users matching where
+// whose id is greater than afterID, in batches of size: fn gets each full
+// batch with last false, then the rest (possibly none) with last true. It is
+// one query read as it goes, so the database plans the whole audience once
+// (a semi-join over devices, say) instead of once per page, and memory holds
+// one batch. An error from fn stops the scan and is returned.
+func (s *Store) AudienceScan(ctx context.Context, where string, args []any, afterID int64, size int,
+	fn func(ids []int64, last bool) error) error {
+	if size < 1 {
+		return fmt.Errorf("store: audience scan: batch size %d", size)
+	}
+	q := "SELECT u.id FROM users u WHERE (" + where + ") AND u.id > ? ORDER BY u.id"
+	rows, err := s.query(ctx, q, append(append(make([]any, 0, len(args)+1), args...), afterID)...)
+	if err != nil {
+		return fmt.Errorf("store: audience scan: %w", err)
+	}
+	defer rows.Close()
+	batch := make([]int64, 0, size)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("store: audience scan: %w", err)
+		}
+		if batch = append(batch, id); len(batch) == size {
+			if err := fn(batch, false); err != nil {
+				return err
+			}
+			batch = make([]int64, 0, size)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: audience scan: %w", err)
+	}
+	return fn(batch, true)
+}
+
 // CountWhere counts the users matching where.
 func (s *Store) CountWhere(ctx context.Context, where string, args []any) (int64, error) {
 	var n int64

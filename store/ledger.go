@@ -21,6 +21,9 @@ func (s *Store) Claim(ctx context.Context, claims []campaigns.Claim, token strin
 	}
 	err := s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
+		if err := t.hashJoins(ctx); err != nil {
+			return err
+		}
 		nowMS, leaseMS := now.UnixMilli(), leaseUntil.UnixMilli()
 		cols := s.cols("", "", "", "", "", "", "", "", "", "", "", "")
 		for start := 0; start < len(claims); start += rowsPerInsert {
@@ -44,7 +47,9 @@ func (s *Store) Claim(ctx context.Context, claims []campaigns.Claim, token strin
 			for _, c := range batch {
 				keys = append(keys, c.DispatchID, c.UserID, c.Channel, c.Device)
 			}
-			in := "(dispatch_id, user_id, channel, device) IN (VALUES " + placeholders(len(batch), keyCols) + ")"
+			bound, bargs := ledgerRange("", batch, func(c campaigns.Claim) campaigns.LedgerKey { return c.LedgerKey })
+			in := bound + "(dispatch_id, user_id, channel, device) IN (VALUES " + placeholders(len(batch), keyCols) + ")"
+			keys = append(bargs, keys...)
 			args := append([]any{campaigns.LedgerClaimed, token, leaseMS, nowMS}, keys...)
 			args = append(args, token, campaigns.LedgerRetry, campaigns.LedgerClaimed, nowMS)
 			if _, err := t.exec(ctx, `UPDATE ledger SET status = ?, claim_token = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
@@ -100,6 +105,9 @@ func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events
 	nowMS := now.UnixMilli()
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
+		if err := t.hashJoins(ctx); err != nil {
+			return err
+		}
 		var claimed, aborts []campaigns.Outcome
 		for _, o := range outcomes {
 			if o.Claimed {
@@ -115,10 +123,12 @@ func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events
 			for _, o := range batch {
 				args = append(args, o.DispatchID, o.UserID, o.Channel, o.Device, o.State, o.Reason, o.ProviderID)
 			}
-			args = append(args, nowMS, token)
+			args = append(args, nowMS)
+			bound, bargs := ledgerRange("ledger.", batch, func(o campaigns.Outcome) campaigns.LedgerKey { return o.LedgerKey })
+			args = append(append(args, bargs...), token)
 			if _, err := t.exec(ctx, `WITH v (dispatch_id, user_id, channel, device, status, reason, provider_id) AS (VALUES `+placeholders(len(batch), vcols)+`)
 UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
-FROM v WHERE ledger.dispatch_id = v.dispatch_id AND ledger.user_id = v.user_id AND ledger.channel = v.channel
+FROM v WHERE `+bound+`ledger.dispatch_id = v.dispatch_id AND ledger.user_id = v.user_id AND ledger.channel = v.channel
 AND ledger.device = v.device AND ledger.claim_token = ?`, args...); err != nil {
 				return fmt.Errorf("store: record: %w", err)
 			}
@@ -149,6 +159,43 @@ VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, ch
 		}
 		return nil
 	})
+}
+
+// hashJoins makes PostgreSQL join a page's keys (a VALUES list of up to 500
+// rows) to the ledger rows of the page's key range by hashing, for the rest
+// of the transaction. Both sides are estimated at one row (VALUES is not
+// analyzed; the ledger of a running dispatch has no statistics yet), so the
+// planner otherwise picks a nested loop comparing every key with every row.
+func (t *tx) hashJoins(ctx context.Context) error {
+	if t.s.Driver() != "postgres" {
+		return nil
+	}
+	if _, err := t.exec(ctx, "SET LOCAL enable_nestloop = off"); err != nil {
+		return fmt.Errorf("store: set enable_nestloop: %w", err)
+	}
+	return nil
+}
+
+// ledgerRange returns, when every key of batch is of one dispatch, the
+// condition "<prefix>dispatch_id = ? AND <prefix>user_id BETWEEN ? AND ? AND "
+// and its arguments: a range of the ledger's primary key that the database
+// reads through the index, whatever its statistics say (a ledger filling up
+// during a dispatch has none yet, and a hash join over the whole table per
+// page makes a dispatch quadratic). Otherwise it returns nothing.
+func ledgerRange[T any](prefix string, batch []T, key func(T) campaigns.LedgerKey) (string, []any) {
+	if len(batch) == 0 {
+		return "", nil
+	}
+	first := key(batch[0])
+	lo, hi := first.UserID, first.UserID
+	for _, b := range batch[1:] {
+		k := key(b)
+		if k.DispatchID != first.DispatchID {
+			return "", nil
+		}
+		lo, hi = min(lo, k.UserID), max(hi, k.UserID)
+	}
+	return prefix + "dispatch_id = ? AND " + prefix + "user_id BETWEEN ? AND ? AND ", []any{first.DispatchID, lo, hi}
 }
 
 // LedgerCounts counts a dispatch's ledger rows by state and reason.

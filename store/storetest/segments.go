@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -205,6 +206,30 @@ func testAudience(t *testing.T, s *store.Store) {
 	if fmt.Sprint(pages) != want {
 		t.Fatalf("AudiencePage pages = %v, want %v", pages, want)
 	}
+	// one streaming scan gives the same pages, the last flagged (and an
+	// exact multiple of the batch size ends with an empty last batch)
+	for _, tc := range []struct {
+		after int64
+		size  int
+		want  string
+	}{
+		{0, 2, fmt.Sprint([]any{[]int64{ids[0], ids[1]}, false, []int64{ids[2], ids[3]}, false, []int64{ids[4], anon}, false, []int64{}, true})},
+		{0, 4, fmt.Sprint([]any{[]int64{ids[0], ids[1], ids[2], ids[3]}, false, []int64{ids[4], anon}, true})},
+		{ids[3], 10, fmt.Sprint([]any{[]int64{ids[4], anon}, true})},
+	} {
+		var got []any
+		err := s.AudienceScan(c, where, args, tc.after, tc.size, func(ids []int64, last bool) error {
+			got = append(got, ids, last)
+			return nil
+		})
+		if err != nil || fmt.Sprint(got) != tc.want {
+			t.Fatalf("AudienceScan(after %d, size %d) = %v, %v; want %v", tc.after, tc.size, got, err, tc.want)
+		}
+	}
+	stop := errors.New("stop")
+	if err := s.AudienceScan(c, where, args, 0, 2, func([]int64, bool) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("AudienceScan with a failing fn = %v, want its error", err)
+	}
 	// the sample lists external ids only (the alias-only user has none)
 	sample, err := s.SampleExternalIDs(c, "u.id >= ?", []any{ids[3]}, 10)
 	if err != nil || fmt.Sprint(sample) != "[a4 a5 other]" {
@@ -290,5 +315,27 @@ func testLoadRecent(t *testing.T, s *store.Store) {
 	}
 	if err := s.LoadRecent(c, nil, todayN); err != nil {
 		t.Fatalf("LoadRecent(nil) = %v", err)
+	}
+}
+
+func testRefreshStats(t *testing.T, s *store.Store) {
+	c := ctx(t)
+	first, err := s.RefreshStats(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Driver() == "sqlite" {
+		if len(first) != 0 {
+			t.Fatalf("RefreshStats on SQLite analyzed %v, want nothing", first)
+		}
+		return
+	}
+	// a fresh schema was never analyzed: every audience table is; then none
+	// is stale until it changes
+	if fmt.Sprint(first) == "[]" || !slices.Contains(first, "users") || !slices.Contains(first, "devices") {
+		t.Fatalf("RefreshStats on a fresh schema analyzed %v, want users and devices among them", first)
+	}
+	if again, err := s.RefreshStats(c); err != nil || len(again) != 0 {
+		t.Fatalf("RefreshStats right after = %v, %v; want nothing", again, err)
 	}
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"ScheduledDispatches", testScheduledDispatches},
 		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
 		{"PagingDoneStays", testPagingDoneStays},
+		{"RefreshStats", testRefreshStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

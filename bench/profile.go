@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// profileChunk is the length of one CPU profile: inside every Herald
+// listener's write timeout. `go tool pprof` merges the files of a process.
+const profileChunk = 10 * time.Second
+
+// profiler fetches back-to-back CPU profiles from every Herald process
+// (config ops.pprof) into dir until stopped: <role>-<pid>-<n>.pprof.
+type profiler struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	files  []string
+	errs   []error
+}
+
+func startProfiler(ctx context.Context, dir string, procs []*instance, roles []string) (*profiler, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &profiler{cancel: cancel}
+	for i, h := range procs {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for n := 1; ctx.Err() == nil; n++ {
+				path := filepath.Join(dir, fmt.Sprintf("%s-%d-%d.pprof", roles[i], h.pid(), n))
+				if err := fetchProfile(ctx, h.baseURL(), path); err != nil {
+					if ctx.Err() == nil {
+						p.add("", fmt.Errorf("profile of %s: %w", roles[i], err))
+					}
+					return
+				}
+				p.add(path, nil)
+			}
+		}()
+	}
+	return p, nil
+}
+
+func (p *profiler) add(file string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if file != "" {
+		p.files = append(p.files, file)
+	}
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
+// stop ends the profiles in flight (the last one is lost) and returns the
+// files written.
+func (p *profiler) stop(progress io.Writer) []string {
+	p.cancel()
+	p.wg.Wait()
+	for _, err := range p.errs {
+		fmt.Fprintln(progress, "warning:", err)
+	}
+	return p.files
+}
+
+func fetchProfile(ctx context.Context, base, path string) error {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk/time.Second))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
