@@ -197,7 +197,7 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		}
 		if vars == nil {
 			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
-				APITriggerProperties: triggerProps(spec, u.ID)})
+				APITriggerProperties: triggerProps(spec, u.ID), EventProperties: spec.EventProperties})
 		}
 		if !isPush { // a content card: one per user, into the feed
 			if rendered, ok := p.render(ctx, r, obj, vars, userKey); ok {

@@ -113,7 +113,8 @@ func newEnvWorkers(t *testing.T, st *store.Store, workers int, lease time.Durati
 	eng := templates.New(templates.Options{})
 	resolver := func(context.Context, string) (*segments.Filter, error) { return nil, campaigns.ErrNotFound }
 	svc := campaigns.NewService(st, client, eng, resolver, nil)
-	psvc := profiles.NewService(st, profiles.Options{})
+	triggers := campaigns.NewTriggers(st, campaigns.TriggerOptions{TTL: time.Nanosecond})
+	psvc := profiles.NewService(st, profiles.Options{OnEvents: triggers.OnEvents})
 	u := users{st: st, svc: psvc}
 	var pipe *campaigns.Pipeline
 	for range workers {

@@ -52,6 +52,8 @@ func validateSchedule(s Schedule, ps *problems) {
 		return
 	}
 	switch f.Type {
+	case ScheduleActionBased:
+		validateAction(s.Raw, ps)
 	case ScheduleScheduled:
 		if _, err := f.scheduledTime(); err != nil {
 			ps.add("schedule.time", "want an ISO 8601 time with its zone (2026-12-01T10:00:00Z), got %q", f.Time)
@@ -98,8 +100,9 @@ type SchedulerOptions struct {
 // RunSchedules is one scheduler tick at now: every active recurring
 // campaign gets the dispatch of its latest due occurrence (once per
 // occurrence, whatever the number of scheduler replicas: the occurrence is
-// the dispatch's unique key), and every scheduled dispatch whose time has
-// come is started and enqueued. It returns how many dispatches it started.
+// the dispatch's unique key), every due triggered send of an action-based
+// campaign becomes a one-user dispatch, and every scheduled dispatch whose
+// time has come is started and enqueued. It returns how many dispatches it started.
 func (s *Service) RunSchedules(ctx context.Context, now time.Time, o SchedulerOptions) (int, error) {
 	if o.Grace <= 0 {
 		o.Grace = time.Hour
@@ -122,6 +125,11 @@ func (s *Service) RunSchedules(ctx context.Context, now time.Time, o SchedulerOp
 			continue
 		}
 		started += n
+	}
+	n, err := s.fireTriggered(ctx, now, o.Logger)
+	started += n
+	if err != nil {
+		return started, err
 	}
 	due, err := s.st.DueDispatches(ctx, now, 100)
 	if err != nil {

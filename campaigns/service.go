@@ -123,8 +123,9 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 	}
 	switch c.Definition.Schedule.Type {
 	case ScheduleImmediate, ScheduleScheduled:
-	case ScheduleRecurring:
-		// Activation: the scheduler sends each occurrence from now on.
+	case ScheduleRecurring, ScheduleActionBased:
+		// Activation: the scheduler sends each occurrence, or each
+		// triggered send, from now on.
 		if c.Status == StatusStopped {
 			return nil, fmt.Errorf("campaign %s is stopped: %w", id, ErrConflict)
 		}

@@ -32,6 +32,13 @@ type Store interface {
 	DueDispatches(ctx context.Context, now time.Time, limit int) ([]*Dispatch, error)
 	StartDispatch(ctx context.Context, id string, at time.Time) (bool, error)
 	LastOccurrence(ctx context.Context, campaignID, prefix string) (string, error)
+	// DueTriggered lists pending triggered sends due at now, oldest first.
+	DueTriggered(ctx context.Context, now time.Time, limit int) ([]*Triggered, error)
+	// FinishTriggered moves a pending triggered send to status (dispatched
+	// or cancelled); false when it was no longer pending.
+	FinishTriggered(ctx context.Context, id, status, reason, dispatchID string, at time.Time) (bool, error)
+	// TriggeredSends lists a campaign's triggered sends, newest first.
+	TriggeredSends(ctx context.Context, campaignID string, limit int) ([]*Triggered, error)
 
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error

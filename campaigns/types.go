@@ -141,7 +141,9 @@ type Spec struct {
 	TriggerProperties          map[string]any            `json:"trigger_properties,omitempty"`
 	// PerUserProperties are recipients' own trigger_properties, by user id.
 	PerUserProperties map[int64]map[string]any `json:"per_user_properties,omitempty"`
-	SendBy            *time.Time               `json:"send_by,omitempty"`
+	// EventProperties are the triggering event's properties (action-based).
+	EventProperties map[string]any `json:"event_properties,omitempty"`
+	SendBy          *time.Time     `json:"send_by,omitempty"`
 }
 
 // Page is up to PageSize users of a dispatch, delivered by one task.

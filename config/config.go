@@ -18,6 +18,7 @@ type Config struct {
 	Exports   Exports   `yaml:"exports"`
 	Queue     Queue     `yaml:"queue"`
 	Delivery  Delivery  `yaml:"delivery"`
+	Scheduler Scheduler `yaml:"scheduler"`
 	Ops       Ops       `yaml:"ops"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
@@ -220,6 +221,19 @@ type Delivery struct {
 	LedgerRetention time.Duration `yaml:"ledger_retention"`
 }
 
+// Scheduler configures the scheduler role: scheduled, recurring and
+// action-based campaigns.
+type Scheduler struct {
+	// Tick is how often the scheduler looks for due sends. Default: 1s.
+	Tick time.Duration `yaml:"tick"`
+	// Grace is how late a missed recurring occurrence still fires after
+	// downtime; older ones are logged as skipped. Default: 1h.
+	Grace time.Duration `yaml:"grace"`
+	// TimeZone is the company time zone (IANA name): it places users without
+	// a time zone of their own ("next day at 09:00" delays). Default: UTC.
+	TimeZone string `yaml:"time_zone"`
+}
+
 // Ops configures the health and metrics listener of the worker and scheduler
 // roles.
 type Ops struct {
@@ -387,6 +401,7 @@ func Default() Config {
 		Exports:   Exports{Dir: "./herald-data/exports", RowsPerFile: 100000},
 		Queue:     Queue{Name: "herald", Concurrency: 20, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
 		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
+		Scheduler: Scheduler{Tick: time.Second, Grace: time.Hour, TimeZone: "UTC"},
 		Ops:       Ops{Addr: "127.0.0.1:9091"},
 		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{

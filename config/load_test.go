@@ -74,7 +74,8 @@ func TestLoadFull(t *testing.T) {
 		Exports:   Exports{Dir: "/var/lib/herald/exports", RowsPerFile: 50000},
 		Queue:     Queue{Name: "herald-prod", Concurrency: 100, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
 		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
-		Ops:       Ops{Addr: "0.0.0.0:9100"},
+		Scheduler: Scheduler{Tick: 2 * time.Second, Grace: 30 * time.Minute, TimeZone: "America/New_York"},
+		Ops:       Ops{Addr: "0.0.0.0:9100", Pprof: true},
 		Apps: []App{
 			{ID: "ios-main", Name: "Example iOS", Platform: "ios", APNs: &APNs{
 				KeyFile: "../secrets/AuthKey_ABC123DEFG.p8", KeyID: "ABC123DEFG", TeamID: "DEF123GHIJ",

@@ -27,6 +27,7 @@ func (c *Config) Validate() error {
 	v.exports()
 	v.queue()
 	v.delivery()
+	v.scheduler()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -246,6 +247,19 @@ func (v *validator) delivery() {
 	}
 	if d.LedgerRetention < time.Hour {
 		v.add("delivery.ledger_retention", "must be at least 1h, got %s", d.LedgerRetention)
+	}
+}
+
+func (v *validator) scheduler() {
+	s := &v.cfg.Scheduler
+	if s.Tick < 100*time.Millisecond || s.Tick > time.Minute {
+		v.add("scheduler.tick", "must be between 100ms and 1m, got %s", s.Tick)
+	}
+	if s.Grace < 0 || s.Grace > 7*24*time.Hour {
+		v.add("scheduler.grace", "must be between 0 and 168h, got %s", s.Grace)
+	}
+	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
+		v.add("scheduler.time_zone", "want an IANA time zone such as Europe/Berlin, got %q", s.TimeZone)
 	}
 }
 

@@ -269,10 +269,17 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	if cfg.Store.Driver == "sqlite" {
 		writers = 1 // SQLite has one writer; more would only contend for its lock
 	}
+	zone, err := time.LoadLocation(cfg.Scheduler.TimeZone) // validated with the config
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("scheduler.time_zone: %w", err)
+	}
+	// Custom events trigger action-based campaigns in their own transaction.
+	triggers := campaigns.NewTriggers(st, campaigns.TriggerOptions{DefaultZone: zone, Logger: log})
 	n.profiles = profiles.NewService(st, profiles.Options{
 		Limits:  profiles.Limits{MaxObjects: cfg.Ingest.MaxObjects, MaxArrayLength: cfg.Ingest.MaxArrayLength},
 		Writers: writers, MaxGroupObjects: cfg.Ingest.MaxGroupObjects,
-		CheckEndpoint: webPolicy(cfg).Check})
+		CheckEndpoint: webPolicy(cfg).Check, OnEvents: triggers.OnEvents})
 	if n.senders, err = newSenders(cfg, n.apps, log, n.registry); err != nil {
 		n.close()
 		return nil, err

@@ -1,12 +1,9 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -19,55 +16,7 @@ import (
 // nothing; /campaigns/trigger/send personalizes with trigger properties.
 func TestDevCampaignEndToEnd(t *testing.T) {
 	t.Parallel()
-	type started struct {
-		n   *node
-		url string
-	}
-	ready := make(chan started, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
-	const key = "dev-e2e-key-0123456789abcdef0123456789"
-	c := &cli{stdout: &out, stderr: &errb, env: NewEnv(nil),
-		devStarted: func(n *node, url string) { ready <- started{n, url} }}
-	done := make(chan error, 1)
-	go func() {
-		done <- c.dev(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--api-key", key})
-	}()
-	var dev started
-	select {
-	case dev = <-ready:
-	case err := <-done:
-		t.Fatalf("dev exited: %v\n%s", err, errb.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("dev did not start")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev: %v", err)
-		}
-	}()
-	call := func(method, path, body string, out any) int {
-		t.Helper()
-		req, _ := http.NewRequest(method, dev.url+path, bytes.NewReader([]byte(body)))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		data, _ := io.ReadAll(res.Body)
-		if out != nil && len(data) > 0 {
-			if err := json.Unmarshal(data, out); err != nil {
-				t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
-			}
-		}
-		if res.StatusCode >= 300 {
-			t.Logf("%s %s: %d %s", method, path, res.StatusCode, data)
-		}
-		return res.StatusCode
-	}
+	call, devNode := startDevAPI(t)
 	var sub struct {
 		Endpoint string `json:"endpoint"`
 		Keys     struct{ P256dh, Auth string }
@@ -146,7 +95,7 @@ func TestDevCampaignEndToEnd(t *testing.T) {
 	if got["web"] != "Hi Name0" {
 		t.Errorf("web push: %q", got["web"])
 	}
-	if d, err := dev.n.store.FindDevice(context.Background(), "dev-ios", "unregistered-2", false); err != nil || d.Valid() {
+	if d, err := devNode.store.FindDevice(context.Background(), "dev-ios", "unregistered-2", false); err != nil || d.Valid() {
 		t.Errorf("dead token not pruned: %+v %v", d, err)
 	}
 
@@ -184,7 +133,7 @@ func TestDevCampaignEndToEnd(t *testing.T) {
 
 // waitOutbox polls /dev/outbox until it holds n messages (and no more for a
 // moment).
-func waitOutbox(t *testing.T, call func(method, path, body string, out any) int, n int) []map[string]any {
+func waitOutbox(t *testing.T, call apiCall, n int) []map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

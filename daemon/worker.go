@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -61,10 +62,12 @@ type scheduler struct {
 func (s *scheduler) Name() string { return "scheduler" }
 
 func (s *scheduler) Start(context.Context) error {
-	s.n.log.Info("scheduler started: scheduled and recurring campaigns (action-based and local-time sends come later)")
+	cfg := s.n.cfg.Scheduler
+	s.n.log.Info("scheduler started: scheduled, recurring and action-based campaigns (local-time sends come later)",
+		"tick", cfg.Tick, "grace", cfg.Grace)
 	s.stop = make(chan struct{})
 	s.done.Go(func() {
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(cfg.Tick)
 		defer t.Stop()
 		for {
 			select {
@@ -72,17 +75,28 @@ func (s *scheduler) Start(context.Context) error {
 				return
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			n, err := s.n.campaigns.RunSchedules(ctx, time.Now(), campaigns.SchedulerOptions{Logger: s.n.log})
-			cancel()
-			if err != nil {
-				s.n.log.Warn("scheduler tick failed", "error", err)
-			} else if n > 0 {
-				s.n.log.Info("started scheduled dispatches", "dispatches", n)
-			}
+			s.tick(campaigns.SchedulerOptions{Grace: cfg.Grace, Logger: s.n.log})
 		}
 	})
 	return nil
+}
+
+// tick runs one scheduler pass; a panic in it is logged and the next tick
+// runs as usual.
+func (s *scheduler) tick(o campaigns.SchedulerOptions) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.n.log.Error("scheduler tick panicked", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := s.n.campaigns.RunSchedules(ctx, time.Now(), o)
+	if err != nil {
+		s.n.log.Warn("scheduler tick failed", "error", err)
+	} else if n > 0 {
+		s.n.log.Info("started scheduled dispatches", "dispatches", n)
+	}
 }
 
 func (s *scheduler) Stop(context.Context) error {

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"time"
 )
 
@@ -11,6 +12,7 @@ type Service struct {
 	lim           Limits
 	group         *grouper
 	checkEndpoint func(string) error
+	onEvents      EventHook
 }
 
 // Options configure a Service.
@@ -30,6 +32,20 @@ type Options struct {
 	// registers it (an endpoint is outside input: Herald will contact it); an
 	// error refuses the token with that message. Nil accepts any https endpoint.
 	CheckEndpoint func(endpoint string) error
+	// OnEvents, when set, sees every custom event a /users/track request
+	// stores, inside its transaction (what it writes commits with the
+	// events); an error fails the transaction.
+	OnEvents EventHook
+}
+
+// EventHook sees stored custom events inside their transaction.
+type EventHook func(ctx context.Context, tx Tx, events []HookEvent) error
+
+// HookEvent is a stored custom event with what a hook needs of its user.
+type HookEvent struct {
+	Event
+	// TimeZone is the user's IANA time zone, "" when unknown.
+	TimeZone string
 }
 
 // NewService returns a Service over store.
@@ -49,7 +65,7 @@ func NewService(store Store, opts Options) *Service {
 	if opts.TxTimeout <= 0 {
 		opts.TxTimeout = 30 * time.Second
 	}
-	return &Service{store: store, now: opts.Now, lim: opts.Limits, checkEndpoint: opts.CheckEndpoint,
+	return &Service{store: store, now: opts.Now, lim: opts.Limits, checkEndpoint: opts.CheckEndpoint, onEvents: opts.OnEvents,
 		group: newGrouper(opts.Writers, opts.MaxGroupObjects, opts.TxTimeout)}
 }
 
