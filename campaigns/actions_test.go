@@ -103,3 +103,58 @@ func TestValidateAction(t *testing.T) {
 		t.Fatalf("valid action schedule refused: %v", err)
 	}
 }
+
+func TestValidateRules(t *testing.T) {
+	t.Parallel()
+	var ps problems
+	validateRules(Rules{ReEligibility: &ReEligibility{After: "3 days"}, RateLimit: &RateLimit{PerMinute: 0},
+		QuietHours: &QuietHours{Start: "25:00", End: "08:00", Action: "later"}}, &ps)
+	err := ps.err()
+	for _, field := range []string{"re_eligibility.after", "rate_limit.per_minute", "quiet_hours.start", "quiet_hours.action"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("missing problem for %s in %v", field, err)
+		}
+	}
+	for _, bad := range []Rules{
+		{ReEligibility: &ReEligibility{}},
+		{ReEligibility: &ReEligibility{Never: true, After: "1d"}},
+		{QuietHours: &QuietHours{Start: "22:00", End: "22:00", Action: QuietHold}},
+	} {
+		ps = problems{}
+		if validateRules(bad, &ps); ps.err() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	ps = problems{}
+	validateRules(Rules{ReEligibility: &ReEligibility{After: "2w"}, RateLimit: &RateLimit{PerMinute: 100},
+		QuietHours: &QuietHours{Start: "22:00", End: "08:00", Action: QuietAbort}}, &ps)
+	if err := ps.err(); err != nil {
+		t.Fatalf("valid rules refused: %v", err)
+	}
+}
+
+func TestWindowSince(t *testing.T) {
+	t.Parallel()
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Date(2026, 3, 30, 10, 0, 0, 0, berlin)
+	for _, tc := range []struct{ w, want string }{
+		{"30m", "2026-03-30T07:30:00Z"},
+		{"12h", "2026-03-29T20:00:00Z"},
+		{"1d", "2026-03-29T22:00:00Z"}, // today 00:00 CEST
+		{"2d", "2026-03-28T23:00:00Z"}, // yesterday 00:00 CET: across the DST change
+		{"1w", "2026-03-23T23:00:00Z"},
+	} {
+		w, err := ParseWindow(tc.w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := w.Since(now, berlin).UTC().Format(time.RFC3339); got != tc.want {
+			t.Errorf("%s: since %s, want %s", tc.w, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "0d", "1y", "d", "100000w"} {
+		if _, err := ParseWindow(bad); err == nil {
+			t.Errorf("ParseWindow(%q) accepted", bad)
+		}
+	}
+}

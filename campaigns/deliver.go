@@ -37,6 +37,16 @@ type run struct {
 	drops    []profiles.TokenDrop
 	again    bool          // some row must be tried again later
 	after    time.Duration // the longest wait a provider asked for
+	// heldUntil is the earliest end of the quiet hours holding a user's
+	// messages (zero: none held).
+	heldUntil time.Time
+}
+
+// hold keeps a user's message for a later run of the page.
+func (r *run) hold(until time.Time) {
+	if r.heldUntil.IsZero() || until.Before(r.heldUntil) {
+		r.heldUntil = until
+	}
 }
 
 func (r *run) abort(k LedgerKey, reason string) {
@@ -92,13 +102,18 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 			return err
 		}
 	}
-	var claims []Claim
+	byUser := make(map[int64]*profiles.Profile, len(profs))
 	var toSend []pending
 	for _, prof := range profs {
-		for _, pm := range p.prepare(ctx, r, c, prof) {
-			claims = append(claims, pm.claim)
-			toSend = append(toSend, pm)
-		}
+		byUser[prof.User.ID] = prof
+		toSend = append(toSend, p.prepare(ctx, r, c, prof)...)
+	}
+	if toSend, err = p.gate(ctx, r, toSend, byUser); err != nil {
+		return err
+	}
+	claims := make([]Claim, len(toSend))
+	for i, pm := range toSend {
+		claims[i] = pm.claim
 	}
 	results, err := p.st.Claim(ctx, claims, r.token, r.now, r.now.Add(p.opts.Lease))
 	if err != nil {
@@ -123,6 +138,9 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 			r.again = true
 		}
 	}
+	if mine, err = p.rateLimit(ctx, r, mine); err != nil {
+		return err
+	}
 	p.send(ctx, r, mine)
 	// What was sent is recorded even when the task's context ends now (the
 	// task timeout, asynq's shutdown abort, a lost lease): a claim left
@@ -145,6 +163,10 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	if r.again {
 		p.metrics.pages.WithLabelValues("retry").Inc()
 		return &queue.Backoff{After: max(r.after, p.opts.PageRetry), Reason: "messages to retry"}
+	}
+	if !r.heldUntil.IsZero() {
+		p.metrics.pages.WithLabelValues("retry").Inc()
+		return &queue.Backoff{After: max(r.heldUntil.Sub(p.opts.Now()), p.opts.PageRetry), Reason: "quiet hours"}
 	}
 	if _, err := p.st.CompletePage(ctx, d.ID, page.FirstUserID, p.opts.Now()); err != nil {
 		return err
@@ -194,6 +216,16 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		case spec.SendBy != nil && r.now.After(*spec.SendBy):
 			r.abort(userKey, AbortExpired)
 			continue
+		}
+		if q := spec.Rules.QuietHours; q != nil && isPush {
+			if until, quiet := q.quietUntil(r.now, p.zoneOf(prof)); quiet {
+				if q.Action == QuietAbort {
+					r.abort(userKey, AbortQuietHours)
+				} else {
+					r.hold(until)
+				}
+				continue
+			}
 		}
 		if vars == nil {
 			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,

@@ -30,9 +30,18 @@ type PipelineOptions struct {
 	PageRetry time.Duration
 	// SendTimeout bounds one channel batch. Default 60s.
 	SendTimeout time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
-	Metrics     prometheus.Registerer
+	// FrequencyCaps are the global frequency capping rules (config
+	// frequency_capping); a campaign may override them.
+	FrequencyCaps []CapRule
+	// DefaultZone places users without a time zone (capping days, quiet
+	// hours). Default UTC.
+	DefaultZone *time.Location
+	// Limiter shares campaign rate limits between workers; nil: rate limits
+	// are not enforced (a campaign with one is still sent).
+	Limiter RateLimiter
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
 }
 
 // Pipeline runs the queue's campaign tasks: dispatch pages the audience,
@@ -67,6 +76,9 @@ func NewPipeline(st Store, senders Senders, enq Enqueuer, eng *templates.Engine,
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.DefaultZone == nil {
+		o.DefaultZone = time.UTC
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

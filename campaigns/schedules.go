@@ -200,6 +200,7 @@ func (s *Service) fireRecurring(ctx context.Context, c *Campaign, now time.Time,
 func (s *Service) newDispatch(c *Campaign, occurrence, status string, due, now time.Time) *Dispatch {
 	return &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: occurrence, Status: status, DueAt: due,
 		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
-			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy},
+			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy,
+			Rules: c.Definition.Rules},
 		CreatedAt: now, UpdatedAt: now}
 }

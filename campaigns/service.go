@@ -44,7 +44,8 @@ func (s *Service) definition(ctx context.Context, in *Input) (string, Definition
 	if in.Name == "" {
 		ps.add("name", "required")
 	}
-	d := Definition{Messages: validateMessages(s.tmpl, in.Messages, "messages", &ps), SendBy: in.SendBy}
+	d := Definition{Messages: validateMessages(s.tmpl, in.Messages, "messages", &ps), SendBy: in.SendBy, Rules: in.Rules}
+	validateRules(in.Rules, &ps)
 	validateAudience(ctx, in.Audience, s.resolver, "audience", &ps)
 	if in.Audience != nil {
 		d.Audience = *in.Audience

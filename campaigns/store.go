@@ -44,6 +44,13 @@ type Store interface {
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
 	AddCards(ctx context.Context, cards []*Card) error
+	// ReserveSends runs decide over the users' sends since the given time
+	// while holding the users (concurrent deciders for a user wait), and
+	// stores the sends it returns.
+	ReserveSends(ctx context.Context, userIDs []int64, since time.Time, decide func(existing []UserSend) []UserSend) error
+	// ReleaseClaims gives claimed rows back (status retry, attempt not
+	// counted) when token still holds them: messages a rate limit deferred.
+	ReleaseClaims(ctx context.Context, keys []LedgerKey, token string) error
 
 	// Audience and profiles.
 	Driver() string
@@ -62,6 +69,14 @@ type Store interface {
 // Senders gives the channel sender of an app (daemon's per-app registry).
 type Senders interface {
 	For(ctx context.Context, appID string) (channels.Sender, string, error)
+}
+
+// RateLimiter shares per-minute budgets between workers (queue.RateLimiter
+// on Redis).
+type RateLimiter interface {
+	// Take takes up to n of key's limit per minute for the current minute and
+	// returns how many it got and how long until the next minute.
+	Take(ctx context.Context, key string, n, limit int) (int, time.Duration, error)
 }
 
 // Enqueuer puts tasks on the queue (queue.Client).

@@ -55,6 +55,9 @@ type Definition struct {
 	Schedule Schedule `json:"schedule"`
 	// SendBy aborts as expired what is not sent by then.
 	SendBy *time.Time `json:"send_by,omitempty"`
+	// Rules (frequency capping override, re-eligibility, rate limit, quiet
+	// hours) are top-level fields of the campaign.
+	Rules
 }
 
 // Audience names who a campaign is for.
@@ -144,6 +147,9 @@ type Spec struct {
 	// EventProperties are the triggering event's properties (action-based).
 	EventProperties map[string]any `json:"event_properties,omitempty"`
 	SendBy          *time.Time     `json:"send_by,omitempty"`
+	// Rules are the campaign's delivery rules (none for ad-hoc sends, which
+	// frequency capping still applies to).
+	Rules Rules `json:"rules"`
 }
 
 // Page is up to PageSize users of a dispatch, delivered by one task.

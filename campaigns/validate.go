@@ -58,6 +58,7 @@ type Input struct {
 	RecipientSubscriptionState string                     `json:"recipient_subscription_state"`
 	Schedule                   *Schedule                  `json:"schedule"`
 	SendBy                     *time.Time                 `json:"send_by"`
+	Rules
 }
 
 // DecodeInput reads a campaign JSON body strictly (unknown fields are errors).

@@ -19,7 +19,10 @@ type Config struct {
 	Queue     Queue     `yaml:"queue"`
 	Delivery  Delivery  `yaml:"delivery"`
 	Scheduler Scheduler `yaml:"scheduler"`
-	Ops       Ops       `yaml:"ops"`
+	// FrequencyCapping rules hold for every campaign that does not override
+	// them (override_frequency_capping). Default: none.
+	FrequencyCapping []FrequencyCap `yaml:"frequency_capping"`
+	Ops              Ops            `yaml:"ops"`
 	// Apps declared here are created or updated in the store at start-up. Default: none.
 	Apps []App `yaml:"apps"`
 
@@ -232,6 +235,18 @@ type Scheduler struct {
 	// TimeZone is the company time zone (IANA name): it places users without
 	// a time zone of their own ("next day at 09:00" delays). Default: UTC.
 	TimeZone string `yaml:"time_zone"`
+}
+
+// FrequencyCap is a global frequency capping rule: at most Limit push
+// messages on Channel per Window. Content cards are exempt.
+type FrequencyCap struct {
+	// Channel is any (every push channel), push (the same), apple_push,
+	// android_push or web_push.
+	Channel string `yaml:"channel"`
+	Limit   int    `yaml:"limit"`
+	// Window is N minutes or hours ("30m", "12h": rolling) or N days or
+	// weeks ("1d", "2w": calendar days in the user's time zone).
+	Window string `yaml:"window"`
 }
 
 // Ops configures the health and metrics listener of the worker and scheduler

@@ -28,6 +28,7 @@ func (c *Config) Validate() error {
 	v.queue()
 	v.delivery()
 	v.scheduler()
+	v.frequencyCapping()
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
@@ -260,6 +261,26 @@ func (v *validator) scheduler() {
 	}
 	if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "" || s.TimeZone == "Local" {
 		v.add("scheduler.time_zone", "want an IANA time zone such as Europe/Berlin, got %q", s.TimeZone)
+	}
+}
+
+// capWindow is a frequency capping window: N minutes, hours, days or weeks.
+var capWindow = regexp.MustCompile(`^[1-9][0-9]{0,4}[mhdw]$`)
+
+func (v *validator) frequencyCapping() {
+	for i, c := range v.cfg.FrequencyCapping {
+		path := fmt.Sprintf("frequency_capping[%d]", i)
+		switch c.Channel {
+		case "any", "push", "apple_push", "android_push", "web_push":
+		default:
+			v.add(path+".channel", "want any, push, apple_push, android_push or web_push, got %q", c.Channel)
+		}
+		if c.Limit < 1 || c.Limit > 1000 {
+			v.add(path+".limit", "must be between 1 and 1000, got %d", c.Limit)
+		}
+		if !capWindow.MatchString(c.Window) {
+			v.add(path+".window", `want a number and a unit m, h, d or w ("30m", "1d", "2w"), got %q`, c.Window)
+		}
 	}
 }
 
