@@ -9,7 +9,7 @@ import (
 	"github.com/herald-oss/herald/profiles"
 )
 
-// Claim claims ledger rows for one worker (token) in one transaction, in key
+// Claim claims ledger rows for one worker (token) atomically, in key
 // order. A row that does not exist is created as claimed; a row left in
 // retry, or claimed under a lease that ended before now, is taken over (its
 // message id is kept, its attempts counted); a terminal row is Finished; a
@@ -19,11 +19,11 @@ func (s *Store) Claim(ctx context.Context, claims []campaigns.Claim, token strin
 	if len(claims) == 0 {
 		return out, nil
 	}
+	if s.Driver() == "postgres" {
+		return s.claimPostgres(ctx, claims, token, now, leaseUntil)
+	}
 	err := s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
-		if err := t.hashJoins(ctx); err != nil {
-			return err
-		}
 		nowMS, leaseMS := now.UnixMilli(), leaseUntil.UnixMilli()
 		cols := s.cols("", "", "", "", "", "", "", "", "", "", "", "")
 		for start := 0; start < len(claims); start += rowsPerInsert {
@@ -64,17 +64,12 @@ WHERE `+in+` AND claim_token <> ? AND (status = ? OR (status = ? AND lease_until
 			for rows.Next() {
 				var k campaigns.LedgerKey
 				var status, owner string
-				r := campaigns.ClaimResult{State: campaigns.Busy}
+				var r campaigns.ClaimResult
 				if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device, &status, &owner, &r.MessageID, &r.Attempts); err != nil {
 					rows.Close()
 					return err
 				}
-				switch {
-				case campaigns.Terminal(status):
-					r.State = campaigns.Finished
-				case status == campaigns.LedgerClaimed && owner == token:
-					r.State = campaigns.Claimed
-				}
+				r.State = claimState(status, owner, token)
 				got[k] = r
 			}
 			rows.Close()
@@ -94,6 +89,18 @@ WHERE `+in+` AND claim_token <> ? AND (status = ? OR (status = ? AND lease_until
 	return out, err
 }
 
+// claimState is what a claimer holding token finds in a row of status,
+// claimed by owner.
+func claimState(status, owner, token string) campaigns.ClaimState {
+	switch {
+	case campaigns.Terminal(status):
+		return campaigns.Finished
+	case status == campaigns.LedgerClaimed && owner == token:
+		return campaigns.Claimed
+	}
+	return campaigns.Busy
+}
+
 // Record writes the outcomes of one page in one transaction: claimed rows
 // (only while token still owns them) take their state, reason and provider
 // id; aborted rows that were never claimed are inserted as aborted (a row
@@ -103,19 +110,19 @@ func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events
 		return nil
 	}
 	nowMS := now.UnixMilli()
+	var claimed, aborts []campaigns.Outcome
+	for _, o := range outcomes {
+		if o.Claimed {
+			claimed = append(claimed, o)
+		} else {
+			aborts = append(aborts, o)
+		}
+	}
+	if s.Driver() == "postgres" {
+		return s.recordPostgres(ctx, claimed, aborts, events, token, nowMS)
+	}
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
-		if err := t.hashJoins(ctx); err != nil {
-			return err
-		}
-		var claimed, aborts []campaigns.Outcome
-		for _, o := range outcomes {
-			if o.Claimed {
-				claimed = append(claimed, o)
-			} else {
-				aborts = append(aborts, o)
-			}
-		}
 		vcols := s.cols("text", "bigint", "text", "text", "text", "text", "text")
 		for start := 0; start < len(claimed); start += rowsPerInsert {
 			batch := claimed[start:min(start+rowsPerInsert, len(claimed))]
@@ -159,21 +166,6 @@ VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, ch
 		}
 		return nil
 	})
-}
-
-// hashJoins makes PostgreSQL join a page's keys (a VALUES list of up to 500
-// rows) to the ledger rows of the page's key range by hashing, for the rest
-// of the transaction. Both sides are estimated at one row (VALUES is not
-// analyzed; the ledger of a running dispatch has no statistics yet), so the
-// planner otherwise picks a nested loop comparing every key with every row.
-func (t *tx) hashJoins(ctx context.Context) error {
-	if t.s.Driver() != "postgres" {
-		return nil
-	}
-	if _, err := t.exec(ctx, "SET LOCAL enable_nestloop = off"); err != nil {
-		return fmt.Errorf("store: set enable_nestloop: %w", err)
-	}
-	return nil
 }
 
 // ledgerRange returns, when every key of batch is of one dispatch, the

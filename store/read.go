@@ -129,9 +129,9 @@ func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	in, args := inList(len(ids)), int64Args(ids)
+	in, args := s.idSet(ids)
 	byID := map[int64]*profiles.Profile{}
-	rows, err := s.query(ctx, "SELECT "+userCols+" FROM users WHERE id IN ("+in+")", args...)
+	rows, err := s.query(ctx, "SELECT "+userCols+" FROM users WHERE id"+in, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: load users: %w", err)
 	}
@@ -156,10 +156,10 @@ func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile,
 	if err := s.loadApps(ctx, in, args, byID); err != nil {
 		return nil, err
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, name, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_event_days WHERE user_id IN ("+in+") GROUP BY user_id, name ORDER BY user_id, name", args, byID, false); err != nil {
+	if err := s.loadSummaries(ctx, "SELECT user_id, name, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_event_days WHERE user_id"+in+" GROUP BY user_id, name ORDER BY user_id, name", args, byID, false); err != nil {
 		return nil, err
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, product_id, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_purchase_days WHERE user_id IN ("+in+") GROUP BY user_id, product_id ORDER BY user_id, product_id", args, byID, true); err != nil {
+	if err := s.loadSummaries(ctx, "SELECT user_id, product_id, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_purchase_days WHERE user_id"+in+" GROUP BY user_id, product_id ORDER BY user_id, product_id", args, byID, true); err != nil {
 		return nil, err
 	}
 	out := make([]*profiles.Profile, 0, len(byID))
@@ -184,7 +184,7 @@ func uniqueIDsKeepOrder(ids []int64) []int64 {
 }
 
 func (s *Store) loadAliases(ctx context.Context, in string, args []any, byID map[int64]*profiles.Profile) error {
-	rows, err := s.query(ctx, "SELECT user_id, label, name FROM user_aliases WHERE user_id IN ("+in+") ORDER BY user_id, label, name", args...)
+	rows, err := s.query(ctx, "SELECT user_id, label, name FROM user_aliases WHERE user_id"+in+" ORDER BY user_id, label, name", args...)
 	if err != nil {
 		return fmt.Errorf("store: load aliases: %w", err)
 	}
@@ -216,7 +216,7 @@ func scanDevice(r rowScanner) (profiles.Device, error) {
 }
 
 func (s *Store) loadDevices(ctx context.Context, in string, args []any, byID map[int64]*profiles.Profile) error {
-	rows, err := s.query(ctx, "SELECT "+deviceCols+" FROM devices WHERE user_id IN ("+in+") ORDER BY user_id, id", args...)
+	rows, err := s.query(ctx, "SELECT "+deviceCols+" FROM devices WHERE user_id"+in+" ORDER BY user_id, id", args...)
 	if err != nil {
 		return fmt.Errorf("store: load devices: %w", err)
 	}
@@ -234,7 +234,7 @@ func (s *Store) loadDevices(ctx context.Context, in string, args []any, byID map
 }
 
 func (s *Store) loadApps(ctx context.Context, in string, args []any, byID map[int64]*profiles.Profile) error {
-	rows, err := s.query(ctx, "SELECT user_id, app_id, first_used, last_used, sessions, app_version FROM user_apps WHERE user_id IN ("+in+") ORDER BY user_id, app_id", args...)
+	rows, err := s.query(ctx, "SELECT user_id, app_id, first_used, last_used, sessions, app_version FROM user_apps WHERE user_id"+in+" ORDER BY user_id, app_id", args...)
 	if err != nil {
 		return fmt.Errorf("store: load app usage: %w", err)
 	}

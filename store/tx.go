@@ -16,9 +16,15 @@ const maxTxAttempts = 5
 // InTx runs fn in a transaction, retrying it when the database reports a
 // serialization failure, a deadlock or a busy lock.
 func (s *Store) InTx(ctx context.Context, fn func(profiles.Tx) error) error {
+	return s.retry(ctx, func(attempt int) error { return s.inTxOnce(ctx, fn, attempt) })
+}
+
+// retry runs fn (one transaction, or one statement on its own) again while
+// the database reports a serialization failure, a deadlock or a busy lock.
+func (s *Store) retry(ctx context.Context, fn func(attempt int) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-		err = s.inTxOnce(ctx, fn, attempt)
+		err = fn(attempt)
 		if err == nil || !(errors.Is(err, profiles.ErrRetry) || s.dialect.retryable(err)) || ctx.Err() != nil {
 			return err
 		}

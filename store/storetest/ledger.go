@@ -117,6 +117,55 @@ func testLedgerClaims(t *testing.T, s *store.Store) {
 	}
 }
 
+// Keys, ids and reasons holding quotes, backslashes, commas, braces, the
+// word NULL or nothing at all are stored as given, and a key asked for twice
+// in one claim is claimed once.
+func testLedgerOddKeys(t *testing.T, s *store.Store) {
+	devices := []string{`a"b`, `c\d`, "e,f", "{g}", "NULL", "", " h ", "é\"", `\"`}
+	var claims []campaigns.Claim
+	for i, dev := range devices {
+		claims = append(claims, campaigns.Claim{LedgerKey: campaigns.LedgerKey{DispatchID: `d"1`, UserID: int64(i + 1), Channel: "web_push", Device: dev},
+			CampaignID: `c,{1}`, MessageID: "m" + dev})
+	}
+	claims = append(claims, claims[0])
+	res, err := s.Claim(ctx(t), claims, `w"1`, t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.State != campaigns.Claimed || r.MessageID != claims[i].MessageID || r.Attempts != 1 {
+			t.Fatalf("claim %d (%q): %+v", i, claims[i].Device, r)
+		}
+	}
+	var outcomes []campaigns.Outcome
+	var events []campaigns.Engagement
+	for _, c := range claims[:len(devices)] {
+		outcomes = append(outcomes, campaigns.Outcome{LedgerKey: c.LedgerKey, Claimed: true, State: campaigns.LedgerDelivered, ProviderID: "p" + c.Device})
+		events = append(events, campaigns.Engagement{LedgerKey: c.LedgerKey, CampaignID: c.CampaignID, Kind: campaigns.EventSend, Reason: c.Device, At: t0})
+	}
+	aborted := campaigns.LedgerKey{DispatchID: `d"1`, UserID: 99, Channel: "web_push", Device: `x"\`}
+	outcomes = append(outcomes, campaigns.Outcome{LedgerKey: aborted, CampaignID: `c,{1}`, MessageID: `m"`, State: campaigns.LedgerAborted, Reason: `no "valid" token`})
+	if err := s.Record(ctx(t), outcomes, events, `w"1`, t0); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := s.LedgerCounts(ctx(t), `d"1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["delivered"] != int64(len(devices)) || counts[`aborted:no "valid" token`] != 1 || len(counts) != 2 {
+		t.Fatalf("ledger counts %v", counts)
+	}
+	res, err = s.Claim(ctx(t), append(claims, campaigns.Claim{LedgerKey: aborted}), "w2", t0.Add(time.Second), t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.State != campaigns.Finished {
+			t.Fatalf("claim %d after the record: %+v, want finished", i, r)
+		}
+	}
+}
+
 // A page finished while its dispatch is paused (a deliver task already
 // running when the pause came) still finishes the dispatch: nothing else
 // would, and a resumed dispatch would stay running for ever.

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"AddSessions", testAddSessions},
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
+		{"LedgerOddKeys", testLedgerOddKeys},
 		{"ScheduledDispatches", testScheduledDispatches},
 		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
 		{"PagingDoneStays", testPagingDoneStays},
