@@ -239,9 +239,10 @@ func (s *Store) Segment(ctx context.Context, id string) (*audiences.Segment, err
 	return sg, nil
 }
 
-// Segments returns every segment with its references, oldest first.
+// Segments returns every segment with its references, oldest first (by
+// name among those created in the same millisecond).
 func (s *Store) Segments(ctx context.Context) ([]*audiences.Segment, error) {
-	rows, err := s.query(ctx, "SELECT "+segmentCols+" FROM segments ORDER BY created_at, id")
+	rows, err := s.query(ctx, "SELECT "+segmentCols+" FROM segments ORDER BY created_at, name, id")
 	if err != nil {
 		return nil, fmt.Errorf("store: list segments: %w", err)
 	}
