@@ -138,6 +138,7 @@ func (s *Server) routes() {
 		s.handle("GET /manage/exports/{id}", endpoint{scope: "manage", class: classDefault}, s.getExport)
 	}
 	s.campaignRoutes()
+	s.scheduleRoutes()
 }
 
 // ServeHTTP implements http.Handler.

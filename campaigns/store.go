@@ -32,6 +32,17 @@ type Store interface {
 	DueDispatches(ctx context.Context, now time.Time, limit int) ([]*Dispatch, error)
 	StartDispatch(ctx context.Context, id string, at time.Time) (bool, error)
 	LastOccurrence(ctx context.Context, campaignID, prefix string) (string, error)
+	// DispatchByOccurrence returns a campaign's dispatch of one occurrence
+	// (ErrNotFound when there is none); campaignID "" for /messages.
+	DispatchByOccurrence(ctx context.Context, campaignID, occurrence string) (*Dispatch, error)
+	// RescheduleDispatch changes the due time (and the spec, when not nil)
+	// of a dispatch still scheduled; false when it is not scheduled any more.
+	RescheduleDispatch(ctx context.Context, id string, due time.Time, spec *Spec, at time.Time) (bool, error)
+	// CancelScheduled stops a dispatch still scheduled; false when it was not.
+	CancelScheduled(ctx context.Context, id string, at time.Time) (bool, error)
+	// ScheduledDispatches lists scheduled dispatches due by until whose
+	// occurrence starts with prefix, by due time.
+	ScheduledDispatches(ctx context.Context, prefix string, until time.Time, limit int) ([]*Dispatch, error)
 	// DueTriggered lists pending triggered sends due at now, oldest first.
 	DueTriggered(ctx context.Context, now time.Time, limit int) ([]*Triggered, error)
 	// FinishTriggered moves a pending triggered send to status (dispatched

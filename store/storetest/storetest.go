@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"LedgerClaims", testLedgerClaims},
 		{"LedgerOddKeys", testLedgerOddKeys},
 		{"ScheduledDispatches", testScheduledDispatches},
+		{"Schedules", testSchedules},
 		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
 		{"PagingDoneStays", testPagingDoneStays},
 		{"RefreshStats", testRefreshStats},
