@@ -1,10 +1,7 @@
 // Package webpush is the Web Push channel: it sends a message to a browser's
 // push subscription through the browser vendor's push service (RFC 8030), with
 // VAPID authentication (RFC 8292) and the payload encrypted for the browser
-// (RFC 8291, aes128gcm): the wire format of github.com/SherClockHolmes/webpush-go
-// (which the tests and the fake's own tests use as the reference client), built
-// in encrypt.go with crypto/ecdh, and the VAPID JWT (valid 12 hours) signed
-// once per push service origin and reused until an hour before it expires.
+// (RFC 8291, aes128gcm), using github.com/SherClockHolmes/webpush-go.
 //
 // # Tokens and the endpoint policy
 //

@@ -18,8 +18,8 @@ import (
 // Limits and defaults of a push.
 const (
 	// MaxPayloadSize is the most plaintext one aes128gcm record of 4096 bytes
-	// holds (4096 − 16 tag − 86 header − 1 delimiter): the sender (as
-	// webpush-go) pads every message to that record and refuses one byte more.
+	// holds (4096 − 16 tag − 86 header − 1 delimiter): webpush-go pads every
+	// message to that record and refuses one byte more.
 	MaxPayloadSize = 3993
 	// RecordSize is the encrypted record (and request body) size.
 	RecordSize = 4096

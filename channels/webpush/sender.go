@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	webpushgo "github.com/SherClockHolmes/webpush-go"
+
 	"github.com/herald-oss/herald/channels"
 )
 
@@ -64,8 +66,7 @@ type Sender struct {
 	policy     EndpointPolicy
 	defaultTTL time.Duration
 	transport  *http.Transport
-	client     httpDoer
-	vapid      *vapidSigner
+	client     webpushgo.HTTPClient
 	sem        chan struct{}
 	now        func() time.Time
 	log        *slog.Logger
@@ -103,10 +104,6 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	vapid, err := newVAPIDSigner(c, time.Now)
-	if err != nil {
-		return nil, err
-	}
 	tr := newTransport(opts)
 	hc := &http.Client{
 		Transport: tr,
@@ -121,7 +118,6 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 		defaultTTL: opts.DefaultTTL,
 		transport:  tr,
 		client:     &observedClient{c: hc, observe: opts.Observe},
-		vapid:      vapid,
 		sem:        make(chan struct{}, opts.MaxInFlight),
 		now:        opts.Now,
 		log:        opts.Logger,
@@ -152,11 +148,6 @@ func newTransport(opts Options) *http.Transport {
 	tr.Protocols.SetHTTP1(true)
 	tr.Protocols.SetHTTP2(true)
 	return tr
-}
-
-// httpDoer sends a request (an *http.Client).
-type httpDoer interface {
-	Do(*http.Request) (*http.Response, error)
 }
 
 // observedClient times each round trip for Options.Observe.
@@ -218,19 +209,21 @@ func (s *Sender) send(ctx context.Context, msg channels.Message) channels.Result
 		return channels.Result{Outcome: channels.Retry, Reason: ReasonCanceled, Err: ctx.Err()}
 	}
 	defer func() { <-s.sem }()
-	req, err := s.request(ctx, sub, push)
-	if err == nil {
-		var resp *http.Response
-		resp, err = s.client.Do(req)
-		if err == nil {
-			return s.answer(msg, sub, resp)
-		}
+	resp, err := webpushgo.SendNotificationWithContext(ctx, push.Payload,
+		&webpushgo.Subscription{Endpoint: sub.Endpoint, Keys: webpushgo.Keys{Auth: sub.Keys.Auth, P256dh: sub.Keys.P256dh}},
+		&webpushgo.Options{
+			HTTPClient:      s.client,
+			RecordSize:      RecordSize,
+			Subscriber:      s.creds.Subject,
+			Topic:           push.Topic,
+			TTL:             push.TTL,
+			Urgency:         webpushgo.Urgency(push.Urgency),
+			VAPIDPublicKey:  s.creds.VAPIDPublicKey,
+			VAPIDPrivateKey: s.creds.VAPIDPrivateKey,
+		})
+	if err != nil {
+		return s.fail(msg, s.sendError(ctx, err, sub.Endpoint), sub.Endpoint)
 	}
-	return s.fail(msg, s.sendError(ctx, err, sub.Endpoint), sub.Endpoint)
-}
-
-// answer classifies a push service's answer.
-func (s *Sender) answer(msg channels.Message, sub Subscription, resp *http.Response) channels.Result {
 	defer resp.Body.Close()
 	var body []byte
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
@@ -267,7 +260,7 @@ func (s *Sender) prepare(msg channels.Message) (Subscription, Push, *channels.Re
 	return sub, push, nil
 }
 
-// sendError classifies an error before or instead of an answer.
+// sendError classifies an error of webpush-go before or instead of an answer.
 func (s *Sender) sendError(ctx context.Context, err error, endpoint string) channels.Result {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -280,10 +273,10 @@ func (s *Sender) sendError(ctx context.Context, err error, endpoint string) chan
 		return channels.Result{Outcome: channels.Retry, Reason: reason,
 			Err: &channels.ProviderError{Channel: channels.WebPush, Reason: reason, Err: err}}
 	}
-	if errors.Is(err, errPayloadTooLarge) {
+	if errors.Is(err, webpushgo.ErrMaxPadExceeded) {
 		return channels.PermanentResult(channels.ReasonInvalidPayload, fmt.Errorf("webpush: payload does not fit one record: %w", err))
 	}
-	// key decoding, randomness or signing
+	// key decoding, randomness or signing inside the library
 	return channels.Result{Outcome: channels.Retry, Reason: ReasonEncrypt, Err: fmt.Errorf("webpush: encrypt or sign: %w", err)}
 }
 
