@@ -138,21 +138,35 @@ func (s *Server) brazeCampaignDetails(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	keys := make([]string, 0, len(c.Definition.Messages))
-	for k := range c.Definition.Messages {
-		keys = append(keys, k)
+	// Messages are keyed by channel, or "<variant id>:<channel>" for an A/B
+	// test's variants (Braze's message variation ids).
+	variants := c.Definition.Variants
+	if len(variants) == 0 {
+		variants = []campaigns.Variant{{Messages: c.Definition.Messages}}
 	}
-	sort.Strings(keys)
-	chans := make([]string, 0, len(keys))
-	msgs := make(map[string]map[string]any, len(keys))
-	for _, k := range keys {
-		chans = append(chans, brazeChannel(k))
-		m := make(map[string]any, len(c.Definition.Messages[k])+2)
-		for f, v := range c.Definition.Messages[k] {
-			m[f] = v
+	var chans []string
+	msgs := map[string]map[string]any{}
+	for _, v := range variants {
+		keys := make([]string, 0, len(v.Messages))
+		for k := range v.Messages {
+			keys = append(keys, k)
 		}
-		m["channel"], m["name"] = brazeChannel(k), k
-		msgs[k] = m
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !slices.Contains(chans, brazeChannel(k)) {
+				chans = append(chans, brazeChannel(k))
+			}
+			m := make(map[string]any, len(v.Messages[k])+2)
+			for f, val := range v.Messages[k] {
+				m[f] = val
+			}
+			key := k
+			if v.ID != "" {
+				key = v.ID + ":" + k
+			}
+			m["channel"], m["name"] = brazeChannel(k), key
+			msgs[key] = m
+		}
 	}
 	out := brazeDetails{Message: "success", CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
 		Draft: c.Status == campaigns.StatusDraft, Enabled: c.Status == campaigns.StatusActive, Name: c.Name,

@@ -29,6 +29,8 @@ type CampaignService interface {
 	Stop(ctx context.Context, id string) error
 	Send(ctx context.Context, users campaigns.Users, req *campaigns.SendRequest) (*campaigns.Dispatch, error)
 	Trigger(ctx context.Context, users campaigns.Users, req *campaigns.TriggerRequest) (*campaigns.Dispatch, error)
+	// VariantCounts counts a dispatch's ledger rows by variant and state.
+	VariantCounts(ctx context.Context, dispatchID string) (map[string]map[string]int64, error)
 }
 
 var _ CampaignService = (*campaigns.Service)(nil)
@@ -46,6 +48,7 @@ func (s *Server) campaignRoutes() {
 	s.handle("GET /manage/campaigns/{id}", manage, s.getCampaign)
 	s.handle("PUT /manage/campaigns/{id}", manage, s.updateCampaign)
 	s.handle("POST /manage/campaigns/{id}/launch", manage, s.launchCampaign)
+	s.handle("GET /manage/campaigns/{id}/stats", manage, s.campaignStats)
 	s.handle("POST /manage/campaigns/{id}/pause", manage, s.campaignState("pause", s.deps.Campaigns.Pause))
 	s.handle("POST /manage/campaigns/{id}/resume", manage, s.campaignState("resume", s.deps.Campaigns.Resume))
 	s.handle("POST /manage/campaigns/{id}/stop", manage, s.campaignState("stop", s.deps.Campaigns.Stop))
@@ -68,8 +71,11 @@ type campaignView struct {
 	RecipientSubscriptionState string                    `json:"recipient_subscription_state"`
 	Schedule                   campaigns.Schedule        `json:"schedule"`
 	SendBy                     string                    `json:"send_by,omitempty"`
-	CreatedAt                  string                    `json:"created_at"`
-	UpdatedAt                  string                    `json:"updated_at"`
+	Variants                   []campaigns.Variant       `json:"variants,omitempty"`
+	ControlPercent             int                       `json:"control_percent,omitempty"`
+	campaigns.Rules
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 }
 
 // dispatchView is one dispatch of a campaign.
@@ -88,6 +94,7 @@ func viewCampaign(c *campaigns.Campaign) campaignView {
 	d := c.Definition
 	v := campaignView{ID: c.ID, Name: c.Name, Status: c.Status, Version: c.Version, Messages: d.Messages,
 		Audience: d.Audience, RecipientSubscriptionState: d.RecipientSubscriptionState, Schedule: d.Schedule,
+		Variants: d.Variants, ControlPercent: d.ControlPercent, Rules: d.Rules,
 		CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt)}
 	if d.SendBy != nil {
 		v.SendBy = timestamp(*d.SendBy)

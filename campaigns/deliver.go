@@ -203,7 +203,21 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 	var out []pending
 	var vars templates.Vars
 	inAudience := c.filter == nil || c.filter.Eval(prof, r.now)
-	for ch, obj := range c.objects {
+	v := pick(c.variants, variantBucket(variantKey(r.d), u.ID))
+	if v == nil { // the control group: eligible users are counted apart, sent nothing
+		for _, ch := range c.channels {
+			reason := AbortControlGroup
+			switch {
+			case !inAudience:
+				reason = AbortNotInSegment
+			case !subscribed(spec.RecipientSubscriptionState, ch, u):
+				reason = AbortNotSubscribed
+			}
+			r.abort(LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}, reason)
+		}
+		return nil
+	}
+	for ch, obj := range v.objects {
 		platform, isPush := pushPlatforms[ch]
 		userKey := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}
 		switch {

@@ -93,8 +93,9 @@ func NewPipeline(st Store, senders Senders, enq Enqueuer, eng *templates.Engine,
 
 // compiled is a dispatch's parsed filter and message objects.
 type compiled struct {
-	filter  *segments.Filter // nil: explicit recipients
-	objects map[string]*templates.Object
+	filter   *segments.Filter // nil: explicit recipients
+	variants []compiledVariant
+	channels []string // every variant's channels (a control group abort each)
 }
 
 // maxCompiled bounds the cache of compiled dispatches.
@@ -110,7 +111,7 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 	if ok {
 		return c, nil
 	}
-	c = &compiled{objects: map[string]*templates.Object{}}
+	c = &compiled{}
 	if len(d.Spec.Filter) > 0 {
 		f, err := segments.Parse(d.Spec.Filter)
 		if err != nil {
@@ -120,13 +121,18 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 			return nil, fmt.Errorf("dispatch %s audience: %w", d.ID, err)
 		}
 	}
-	for ch, obj := range d.Spec.Messages {
-		o, err := p.tmpl.ParseObject(obj)
-		if err != nil {
-			return nil, fmt.Errorf("dispatch %s %s: %w: %w", d.ID, ch, err, asynq.SkipRetry)
+	for _, v := range variantsOf(d.Spec) {
+		cv := compiledVariant{id: v.ID, percent: v.Percent, objects: map[string]*templates.Object{}}
+		for ch, obj := range v.Messages {
+			o, err := p.tmpl.ParseObject(obj)
+			if err != nil {
+				return nil, fmt.Errorf("dispatch %s %s: %w: %w", d.ID, ch, err, asynq.SkipRetry)
+			}
+			cv.objects[ch] = o
 		}
-		c.objects[ch] = o
+		c.variants = append(c.variants, cv)
 	}
+	c.channels = channelsOf(c.variants)
 	p.mu.Lock()
 	if len(p.compiled) >= maxCompiled {
 		for k := range p.compiled { // evict one at random

@@ -18,6 +18,7 @@ const (
 	AbortRenderError      = "render_error"
 	AbortCampaignStopped  = "campaign_stopped"
 	AbortProviderRejected = "provider_rejected"
+	AbortControlGroup     = "control_group"
 )
 
 // AbortReasons lists every reason, for metrics created up front and docs.
@@ -25,5 +26,5 @@ func AbortReasons() []string {
 	return []string{AbortLiquid, AbortNotInSegment, AbortNotSubscribed, AbortNoValidToken,
 		AbortInvalidPayload, AbortCardSizeExceeded, AbortExhaustedRetries, AbortExpired,
 		AbortFrequencyCapped, AbortRateLimit, AbortQuietHours, AbortNotReEligible,
-		AbortRenderError, AbortCampaignStopped, AbortProviderRejected}
+		AbortRenderError, AbortCampaignStopped, AbortProviderRejected, AbortControlGroup}
 }

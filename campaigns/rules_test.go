@@ -82,7 +82,9 @@ func usersWithDevices(t *testing.T, e *env, prefix string, n int, zone string) [
 		attrs = append(attrs, fmt.Sprintf(`{"external_id":%q%s,"push_tokens":[{"app_id":"app-ios","token":"%x"}]}`, id, tz, sha256.Sum256([]byte(id))))
 		ext = append(ext, id)
 	}
-	e.track(t, `{"attributes":[`+strings.Join(attrs, ",")+`]}`)
+	for start := 0; start < len(attrs); start += 75 {
+		e.track(t, `{"attributes":[`+strings.Join(attrs[start:min(start+75, len(attrs))], ",")+`]}`)
+	}
 	return e.userIDs(t, ext...)
 }
 

@@ -201,6 +201,6 @@ func (s *Service) newDispatch(c *Campaign, occurrence, status string, due, now t
 	return &Dispatch{ID: NewID(), CampaignID: c.ID, CampaignVersion: c.Version, Occurrence: occurrence, Status: status, DueAt: due,
 		Spec: Spec{Messages: c.Definition.Messages, Filter: audienceFilter(c.Definition.Audience),
 			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy,
-			Rules: c.Definition.Rules},
+			Rules: c.Definition.Rules, Variants: c.Definition.Variants, ControlPercent: c.Definition.ControlPercent},
 		CreatedAt: now, UpdatedAt: now}
 }

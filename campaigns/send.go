@@ -109,7 +109,8 @@ func (s *Service) Trigger(ctx context.Context, users Users, req *TriggerRequest)
 		return nil, err
 	}
 	spec := Spec{Messages: c.Definition.Messages, RecipientSubscriptionState: c.Definition.RecipientSubscriptionState,
-		TriggerProperties: req.TriggerProperties, SendBy: c.Definition.SendBy, Rules: c.Definition.Rules}
+		TriggerProperties: req.TriggerProperties, SendBy: c.Definition.SendBy, Rules: c.Definition.Rules,
+		Variants: c.Definition.Variants, ControlPercent: c.Definition.ControlPercent}
 	if len(req.Audience) > 0 {
 		validateAudience(ctx, &Audience{Filter: req.Audience}, s.resolver, "audience", &ps)
 		if err := ps.err(); err != nil {

@@ -44,7 +44,11 @@ func (s *Service) definition(ctx context.Context, in *Input) (string, Definition
 	if in.Name == "" {
 		ps.add("name", "required")
 	}
-	d := Definition{Messages: validateMessages(s.tmpl, in.Messages, "messages", &ps), SendBy: in.SendBy, Rules: in.Rules}
+	d := Definition{SendBy: in.SendBy, Rules: in.Rules, ControlPercent: in.ControlPercent}
+	d.Variants = validateVariants(s.tmpl, in.Variants, in.ControlPercent, len(in.Messages) > 0, &ps)
+	if len(in.Variants) == 0 {
+		d.Messages = validateMessages(s.tmpl, in.Messages, "messages", &ps)
+	}
 	validateRules(in.Rules, &ps)
 	validateAudience(ctx, in.Audience, s.resolver, "audience", &ps)
 	if in.Audience != nil {

@@ -55,6 +55,10 @@ type Definition struct {
 	Schedule Schedule `json:"schedule"`
 	// SendBy aborts as expired what is not sent by then.
 	SendBy *time.Time `json:"send_by,omitempty"`
+	// Variants split the audience between message sets (then Messages is
+	// empty); ControlPercent of it gets nothing and is counted apart.
+	Variants       []Variant `json:"variants,omitempty"`
+	ControlPercent int       `json:"control_percent,omitempty"`
 	// Rules (frequency capping override, re-eligibility, rate limit, quiet
 	// hours) are top-level fields of the campaign.
 	Rules
@@ -150,6 +154,9 @@ type Spec struct {
 	// Rules are the campaign's delivery rules (none for ad-hoc sends, which
 	// frequency capping still applies to).
 	Rules Rules `json:"rules"`
+	// Variants and ControlPercent are the campaign's A/B test.
+	Variants       []Variant `json:"variants,omitempty"`
+	ControlPercent int       `json:"control_percent,omitempty"`
 }
 
 // Page is up to PageSize users of a dispatch, delivered by one task.

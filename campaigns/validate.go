@@ -58,6 +58,8 @@ type Input struct {
 	RecipientSubscriptionState string                     `json:"recipient_subscription_state"`
 	Schedule                   *Schedule                  `json:"schedule"`
 	SendBy                     *time.Time                 `json:"send_by"`
+	Variants                   []VariantInput             `json:"variants"`
+	ControlPercent             int                        `json:"control_percent"`
 	Rules
 }
 

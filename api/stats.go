@@ -1,0 +1,49 @@
+package api
+
+import (
+	"maps"
+	"net/http"
+)
+
+// statsDispatches is how many of a campaign's newest dispatches the stats
+// answer counts.
+const statsDispatches = 20
+
+// dispatchStats is one dispatch's ledger by state, overall and per variant.
+type dispatchStats struct {
+	ID        string                      `json:"id"`
+	Status    string                      `json:"status"`
+	CreatedAt string                      `json:"created_at"`
+	Totals    map[string]int64            `json:"totals"`
+	Variants  map[string]map[string]int64 `json:"variants"`
+}
+
+// campaignStats is GET /manage/campaigns/{id}/stats: the newest dispatches'
+// messages by ledger state ("delivered", "dropped", "aborted:<reason>", …),
+// in total and per A/B variant ("control" for the control group; "" for a
+// campaign without variants).
+func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) {
+	c, ds, ok := s.campaignAndDispatches(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	out := struct {
+		CampaignID string          `json:"campaign_id"`
+		Dispatches []dispatchStats `json:"dispatches"`
+	}{CampaignID: c.ID, Dispatches: []dispatchStats{}}
+	for _, d := range ds[:min(len(ds), statsDispatches)] {
+		vs, err := s.deps.Campaigns.VariantCounts(r.Context(), d.ID)
+		if err != nil {
+			s.writeRequestError(w, r, err)
+			return
+		}
+		st := dispatchStats{ID: d.ID, Status: d.Status, CreatedAt: timestamp(d.CreatedAt), Totals: map[string]int64{}, Variants: vs}
+		for _, counts := range vs {
+			for k, n := range maps.All(counts) {
+				st.Totals[k] += n
+			}
+		}
+		out.Dispatches = append(out.Dispatches, st)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
