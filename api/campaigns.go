@@ -31,6 +31,9 @@ type CampaignService interface {
 	Trigger(ctx context.Context, users campaigns.Users, req *campaigns.TriggerRequest) (*campaigns.Dispatch, error)
 	// VariantCounts counts a dispatch's ledger rows by variant and state.
 	VariantCounts(ctx context.Context, dispatchID string) (map[string]map[string]int64, error)
+	// ConversionCounts counts a campaign's conversions by variant and
+	// conversion event, with revenue by variant.
+	ConversionCounts(ctx context.Context, campaignID string) (map[string]map[int]int64, map[string]float64, error)
 }
 
 var _ CampaignService = (*campaigns.Service)(nil)

@@ -21,16 +21,25 @@ type dispatchStats struct {
 // campaignStats is GET /manage/campaigns/{id}/stats: the newest dispatches'
 // messages by ledger state ("delivered", "dropped", "aborted:<reason>", …),
 // in total and per A/B variant ("control" for the control group; "" for a
-// campaign without variants).
+// campaign without variants), and the campaign's conversions per variant.
 func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) {
 	c, ds, ok := s.campaignAndDispatches(w, r, r.PathValue("id"))
 	if !ok {
 		return
 	}
+	conv, revenue, err := s.deps.Campaigns.ConversionCounts(r.Context(), c.ID)
+	if err != nil {
+		s.writeRequestError(w, r, err)
+		return
+	}
 	out := struct {
-		CampaignID string          `json:"campaign_id"`
-		Dispatches []dispatchStats `json:"dispatches"`
-	}{CampaignID: c.ID, Dispatches: []dispatchStats{}}
+		CampaignID string `json:"campaign_id"`
+		// Conversions count users by variant and conversion event index;
+		// Revenue sums their purchases' prices by variant.
+		Conversions map[string]map[int]int64 `json:"conversions"`
+		Revenue     map[string]float64       `json:"revenue"`
+		Dispatches  []dispatchStats          `json:"dispatches"`
+	}{CampaignID: c.ID, Conversions: conv, Revenue: revenue, Dispatches: []dispatchStats{}}
 	for _, d := range ds[:min(len(ds), statsDispatches)] {
 		vs, err := s.deps.Campaigns.VariantCounts(r.Context(), d.ID)
 		if err != nil {

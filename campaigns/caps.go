@@ -41,7 +41,7 @@ func (c CapRule) covers(channel string) bool {
 }
 
 // gate applies re-eligibility and frequency capping to a page's push
-// messages: one ReserveSends transaction decides every (user, channel) of
+// messages, and remembers the sends of campaigns with conversion events: one ReserveSends transaction decides every (user, channel) of
 // the page against the users' earlier sends, including those another worker
 // is making right now. What is stopped is recorded as an abort and dropped.
 func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser map[int64]*profiles.Profile) ([]pending, error) {
@@ -54,7 +54,10 @@ func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser ma
 	if rules.OverrideFrequencyCapping {
 		caps = nil
 	}
-	if reElig == nil && len(caps) == 0 {
+	// Conversions are counted for the users a campaign was sent to: its
+	// sends are remembered when it has conversion events.
+	convs := len(rules.ConversionEvents) > 0 && r.d.CampaignID != ""
+	if reElig == nil && len(caps) == 0 && !convs {
 		return toSend, nil
 	}
 	type group struct {

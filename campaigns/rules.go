@@ -27,7 +27,35 @@ type Rules struct {
 	// QuietHours holds or aborts push messages while it is between Start and
 	// End in the user's time zone (the company zone when unknown).
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
+	// ConversionEvents (at most 4) count users who, within the window after
+	// the campaign was sent to them, did a custom event or a purchase: once
+	// per user, campaign and conversion event.
+	ConversionEvents []ConversionEvent `json:"conversion_events,omitempty"`
 }
+
+// Conversion event types.
+const (
+	ConversionCustomEvent  = "custom_event"
+	ConversionPurchase     = "purchase"
+	ConversionSessionStart = "session_start"
+)
+
+// ConversionEvent is one conversion a campaign counts.
+type ConversionEvent struct {
+	Type string `json:"type"`
+	// Name is the custom event's name; for a purchase, a product id (empty:
+	// any purchase).
+	Name string `json:"name,omitempty"`
+	// Window is how long after the send it counts: "30m", "12h", "3d"; at
+	// most 30 days.
+	Window string `json:"window"`
+}
+
+// maxConversionEvents and maxConversionWindow are Braze's limits.
+const (
+	maxConversionEvents = 4
+	maxConversionWindow = 30 * 24 * time.Hour
+)
 
 // ReEligibility says when a user may receive a campaign again.
 type ReEligibility struct {
@@ -156,6 +184,28 @@ func validateRules(r Rules, ps *problems) {
 	}
 	if r.RateLimit != nil && (r.RateLimit.PerMinute < 1 || r.RateLimit.PerMinute > 10_000_000) {
 		ps.add("rate_limit.per_minute", "must be between 1 and 10000000, got %d", r.RateLimit.PerMinute)
+	}
+	if len(r.ConversionEvents) > maxConversionEvents {
+		ps.add("conversion_events", "at most %d, got %d", maxConversionEvents, len(r.ConversionEvents))
+	}
+	for i, c := range r.ConversionEvents {
+		path := fmt.Sprintf("conversion_events[%d]", i)
+		switch c.Type {
+		case ConversionCustomEvent:
+			if c.Name == "" {
+				ps.add(path+".name", "required for a custom_event conversion")
+			}
+		case ConversionPurchase:
+		case ConversionSessionStart:
+			ps.add(path+".type", "session_start conversions need session data, which Herald does not ingest yet (the SDK endpoint)")
+		default:
+			ps.add(path+".type", "want custom_event or purchase, got %q", c.Type)
+		}
+		if w, err := ParseWindow(c.Window); err != nil {
+			ps.add(path+".window", "%v", err)
+		} else if w.span() > maxConversionWindow {
+			ps.add(path+".window", "at most 30 days, got %q", c.Window)
+		}
 	}
 	if q := r.QuietHours; q != nil {
 		s, err := parseClock(q.Start)

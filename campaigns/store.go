@@ -54,6 +54,8 @@ type Store interface {
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
+	// Conversions lists a campaign's conversions.
+	Conversions(ctx context.Context, campaignID string) ([]Conversion, error)
 	// LedgerRows streams a dispatch's ledger rows to fn.
 	LedgerRows(ctx context.Context, dispatchID string, fn func(userID int64, channel, status, reason string) error) error
 	AddCards(ctx context.Context, cards []*Card) error

@@ -75,9 +75,10 @@ type Triggers struct {
 	st   Store
 	opts TriggerOptions
 
-	mu       sync.Mutex
-	loadedAt time.Time
-	actions  []*action
+	mu          sync.Mutex
+	loadedAt    time.Time
+	actions     []*action
+	conversions []*convCampaign // campaigns with conversion events, any status
 }
 
 // action is an active action-based campaign, parsed.
@@ -101,19 +102,29 @@ func NewTriggers(st Store, o TriggerOptions) *Triggers {
 	return &Triggers{st: st, opts: o}
 }
 
-// active returns the active action-based campaigns, cached for TTL.
-func (tr *Triggers) active(ctx context.Context) ([]*action, error) {
+// active returns the active action-based campaigns and the campaigns with
+// conversion events, cached for TTL.
+func (tr *Triggers) active(ctx context.Context) ([]*action, []*convCampaign, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if !tr.loadedAt.IsZero() && time.Since(tr.loadedAt) < tr.opts.TTL {
-		return tr.actions, nil
+		return tr.actions, tr.conversions, nil
 	}
 	list, err := tr.st.Campaigns(ctx, 10000, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []*action
+	var convs []*convCampaign
 	for _, c := range list {
+		if evs := c.Definition.ConversionEvents; len(evs) > 0 {
+			cc := &convCampaign{id: c.ID, events: evs}
+			for _, e := range evs {
+				w, _ := ParseWindow(e.Window) // validated at save
+				cc.windows = append(cc.windows, w.span())
+			}
+			convs = append(convs, cc)
+		}
 		if c.Status != StatusActive || c.Definition.Schedule.Type != ScheduleActionBased {
 			continue
 		}
@@ -129,8 +140,8 @@ func (tr *Triggers) active(ctx context.Context) ([]*action, error) {
 		}
 		out = append(out, &action{campaignID: c.ID, f: f, delay: d})
 	}
-	tr.actions, tr.loadedAt = out, time.Now()
-	return out, nil
+	tr.actions, tr.conversions, tr.loadedAt = out, convs, time.Now()
+	return out, convs, nil
 }
 
 // Invalidate drops the cached campaign list (after a campaign changes in
@@ -142,16 +153,24 @@ func (tr *Triggers) Invalidate() {
 }
 
 // OnEvents is the profiles event hook: trigger events inside the campaign's
-// window whose properties match add a pending send due after the delay, and
-// exception events cancel the user's pending sends of earlier events.
-func (tr *Triggers) OnEvents(ctx context.Context, ptx profiles.Tx, events []profiles.HookEvent) error {
-	acts, err := tr.active(ctx)
-	if err != nil || len(acts) == 0 {
+// window whose properties match add a pending send due after the delay,
+// exception events cancel the user's pending sends of earlier events, and
+// events and purchases are counted as conversions of the campaigns sent to
+// the user.
+func (tr *Triggers) OnEvents(ctx context.Context, ptx profiles.Tx, events []profiles.HookEvent, purchases []profiles.Purchase) error {
+	acts, convs, err := tr.active(ctx)
+	if err != nil || len(acts)+len(convs) == 0 {
 		return err
 	}
-	ttx, ok := ptx.(TriggerTx)
+	ttx, ok := ptx.(interface {
+		TriggerTx
+		ConversionTx
+	})
 	if !ok {
-		return fmt.Errorf("campaigns: the store's transaction cannot hold triggered sends")
+		return fmt.Errorf("campaigns: the store's transaction cannot hold triggered sends and conversions")
+	}
+	if err := tr.convert(ctx, ttx, convs, events, purchases); err != nil {
+		return err
 	}
 	now := time.Now().UTC()
 	var adds []Triggered

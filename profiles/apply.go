@@ -287,20 +287,20 @@ func (s *Service) track(ctx context.Context, tx Tx, reqs []*TrackRequest, plan *
 	if err := tx.AddEvents(ctx, events); err != nil {
 		return nil, err
 	}
-	if s.onEvents != nil && len(events) > 0 {
-		hev := make([]HookEvent, len(events))
-		for i, e := range events {
-			hev[i] = HookEvent{Event: e, TimeZone: evOwners[i].Standard.TimeZone}
-		}
-		if err := s.onEvents(ctx, tx, hev); err != nil {
-			return nil, fmt.Errorf("profiles: event hook: %w", err)
-		}
-	}
 	for i := range purchases {
 		purchases[i].UserID = puOwners[i].ID
 	}
 	if err := tx.AddPurchases(ctx, purchases); err != nil {
 		return nil, err
+	}
+	if s.onEvents != nil && len(events)+len(purchases) > 0 {
+		hev := make([]HookEvent, len(events))
+		for i, e := range events {
+			hev[i] = HookEvent{Event: e, TimeZone: evOwners[i].Standard.TimeZone}
+		}
+		if err := s.onEvents(ctx, tx, hev, purchases); err != nil {
+			return nil, fmt.Errorf("profiles: event hook: %w", err)
+		}
 	}
 	for _, r := range results {
 		sortErrors(r.Errors)

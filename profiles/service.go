@@ -32,14 +32,15 @@ type Options struct {
 	// registers it (an endpoint is outside input: Herald will contact it); an
 	// error refuses the token with that message. Nil accepts any https endpoint.
 	CheckEndpoint func(endpoint string) error
-	// OnEvents, when set, sees every custom event a /users/track request
-	// stores, inside its transaction (what it writes commits with the
-	// events); an error fails the transaction.
+	// OnEvents, when set, sees every custom event and purchase a
+	// /users/track request stores, inside its transaction (what it writes
+	// commits with them); an error fails the transaction.
 	OnEvents EventHook
 }
 
-// EventHook sees stored custom events inside their transaction.
-type EventHook func(ctx context.Context, tx Tx, events []HookEvent) error
+// EventHook sees stored custom events and purchases inside their
+// transaction.
+type EventHook func(ctx context.Context, tx Tx, events []HookEvent, purchases []Purchase) error
 
 // HookEvent is a stored custom event with what a hook needs of its user.
 type HookEvent struct {

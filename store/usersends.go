@@ -35,13 +35,7 @@ func (s *Store) ReserveSends(ctx context.Context, userIDs []int64, since time.Ti
 			if err != nil {
 				return fmt.Errorf("store: user sends: %w", err)
 			}
-			got, err := collect(rows, func(r rowScanner) (campaigns.UserSend, error) {
-				var u campaigns.UserSend
-				var at int64
-				err := r.Scan(&u.UserID, &u.DispatchID, &u.Channel, &u.CampaignID, &at)
-				u.At = time.UnixMilli(at).UTC()
-				return u, err
-			})
+			got, err := collect(rows, scanUserSend)
 			if err != nil {
 				return fmt.Errorf("store: user sends: %w", err)
 			}
@@ -62,4 +56,12 @@ func (s *Store) ReserveSends(ctx context.Context, userIDs []int64, since time.Ti
 		}
 		return nil
 	})
+}
+
+func scanUserSend(r rowScanner) (campaigns.UserSend, error) {
+	var u campaigns.UserSend
+	var at int64
+	err := r.Scan(&u.UserID, &u.DispatchID, &u.Channel, &u.CampaignID, &at)
+	u.At = time.UnixMilli(at).UTC()
+	return u, err
 }
