@@ -2,15 +2,15 @@ package daemon
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/herald-oss/herald/campaigns"
-	"github.com/herald-oss/herald/profiles"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/profiles"
 )
 
 // The abandoned-cart example runs end to end in herald dev, with its one
