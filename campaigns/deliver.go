@@ -92,12 +92,16 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	if err != nil {
 		return err
 	}
-	profs, err := p.st.Profiles(ctx, page.UserIDs) // deleted users are simply absent
+	var needs segments.Needs
+	if c.filter != nil {
+		needs = c.filter.Needs()
+	}
+	profs, err := p.st.DeliveryProfiles(ctx, page.UserIDs, needs.EventSummaries) // deleted users are simply absent
 	if err != nil {
 		return err
 	}
 	r := &run{d: d, now: p.opts.Now(), token: newToken()}
-	if c.filter != nil {
+	if needs.Recent {
 		if err := p.st.LoadRecent(ctx, profs, r.now.Unix()/86400-segments.RecentDays); err != nil {
 			return err
 		}

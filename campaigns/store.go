@@ -76,7 +76,9 @@ type Store interface {
 	// AudienceScan streams the ids above afterID matching where, in id
 	// order, to fn in batches of size (the rest, possibly none, with last).
 	AudienceScan(ctx context.Context, where string, args []any, afterID int64, size int, fn func(ids []int64, last bool) error) error
-	Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile, error)
+	// DeliveryProfiles loads users with devices and app usage (and custom
+	// event summaries when asked); deleted users are absent.
+	DeliveryProfiles(ctx context.Context, ids []int64, eventSummaries bool) ([]*profiles.Profile, error)
 	LoadRecent(ctx context.Context, ps []*profiles.Profile, sinceDay int64) error
 	InvalidateTokens(ctx context.Context, drops []profiles.TokenDrop) (int, error)
 }

@@ -125,6 +125,18 @@ func (s *Store) FindUserIDs(ctx context.Context, l profiles.Lookup) ([]int64, []
 // Profiles loads users with aliases, devices, app usage and rollups, in id order
 // of the request; unknown ids are skipped. One query per table.
 func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile, error) {
+	return s.loadProfiles(ctx, ids, true, true)
+}
+
+// DeliveryProfiles loads what a delivery reads of users: the user rows,
+// devices and app usage, and the custom event summaries only when asked
+// (a segment filter that tests when an event was last or first done).
+// Aliases and purchase summaries are left out.
+func (s *Store) DeliveryProfiles(ctx context.Context, ids []int64, eventSummaries bool) ([]*profiles.Profile, error) {
+	return s.loadProfiles(ctx, ids, eventSummaries, false)
+}
+
+func (s *Store) loadProfiles(ctx context.Context, ids []int64, events, all bool) ([]*profiles.Profile, error) {
 	ids = uniqueIDsKeepOrder(ids)
 	if len(ids) == 0 {
 		return nil, nil
@@ -147,8 +159,10 @@ func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.loadAliases(ctx, in, args, byID); err != nil {
-		return nil, err
+	if all {
+		if err := s.loadAliases(ctx, in, args, byID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.loadDevices(ctx, in, args, byID); err != nil {
 		return nil, err
@@ -156,11 +170,15 @@ func (s *Store) Profiles(ctx context.Context, ids []int64) ([]*profiles.Profile,
 	if err := s.loadApps(ctx, in, args, byID); err != nil {
 		return nil, err
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, name, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_event_days WHERE user_id"+in+" GROUP BY user_id, name ORDER BY user_id, name", args, byID, false); err != nil {
-		return nil, err
+	if events {
+		if err := s.loadSummaries(ctx, "SELECT user_id, name, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_event_days WHERE user_id"+in+" GROUP BY user_id, name ORDER BY user_id, name", args, byID, false); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.loadSummaries(ctx, "SELECT user_id, product_id, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_purchase_days WHERE user_id"+in+" GROUP BY user_id, product_id ORDER BY user_id, product_id", args, byID, true); err != nil {
-		return nil, err
+	if all {
+		if err := s.loadSummaries(ctx, "SELECT user_id, product_id, MIN(first_at), MAX(last_at), CAST(SUM(count) AS BIGINT) FROM user_purchase_days WHERE user_id"+in+" GROUP BY user_id, product_id ORDER BY user_id, product_id", args, byID, true); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]*profiles.Profile, 0, len(byID))
 	for _, id := range ids {
