@@ -29,6 +29,11 @@ func startProfiler(ctx context.Context, dir string, procs []*instance, roles []s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	if ents, err := os.ReadDir(dir); err != nil {
+		return nil, err
+	} else if len(ents) > 0 {
+		return nil, fmt.Errorf("--profile %s is not empty: give a new directory, so runs' profiles do not mix", dir)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := &profiler{cancel: cancel}
 	for i, h := range procs {
