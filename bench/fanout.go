@@ -49,6 +49,11 @@ func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
 	if err := p.env.validate(); err != nil {
 		return p, err
 	}
+	if p.profileDir != "" {
+		if err := checkProfileDir(p.profileDir); err != nil {
+			return p, usageErr("%v", err)
+		}
+	}
 	mix, err := parseMix(p.mixText)
 	if err != nil {
 		return p, usageErr("--mix: %v", err)

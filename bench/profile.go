@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,11 +31,7 @@ func startProfiler(ctx context.Context, dir string, procs []*instance, roles []s
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if ents, err := os.ReadDir(dir); err != nil {
-		return nil, err
-	} else if len(ents) > 0 {
-		return nil, fmt.Errorf("--profile %s is not empty: give a new directory, so runs' profiles do not mix", dir)
-	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	p := &profiler{cancel: cancel}
 	for i, h := range procs {
@@ -97,4 +95,20 @@ func fetchProfile(ctx context.Context, base, path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// checkProfileDir refuses a profile directory that already holds files, so
+// two runs' profiles never mix; a missing one is created later.
+func checkProfileDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("--profile %s is not empty: give a new directory, so runs' profiles do not mix", dir)
+	}
+	return nil
 }
