@@ -142,7 +142,7 @@ func TestMessagesSchedule(t *testing.T) {
 			{"no zone", "create", `{"external_user_ids":["u1"],"messages":` + pushMessage + `,"schedule":{"time":"2030-01-02T09:00:00"}}`,
 				"schedule.time", "want an ISO 8601 time with its zone"},
 			{"local time", "create", `{"external_user_ids":["u1"],"messages":` + pushMessage + `,"schedule":{"time":"` + iso(at) + `","in_local_time":true}}`,
-				"schedule.in_local_time", "local-time sends are not available yet"},
+				"schedule.time", "has a zone designator"},
 			{"optimal time", "create", `{"external_user_ids":["u1"],"messages":` + pushMessage + `,"schedule":{"time":"` + iso(at) + `","at_optimal_time":true}}`,
 				"schedule.at_optimal_time", "not available"},
 			{"91 days", "create", body(time.Now().Add(91 * 24 * time.Hour)), "schedule.time", "at most 90 days ahead"},
@@ -232,7 +232,7 @@ func TestCampaignsTriggerSchedule(t *testing.T) {
 		}{
 			{"no schedule", "create", `{"campaign_id":"` + camp + `","broadcast":true}`, "schedule", "required"},
 			{"local time", "create", `{"campaign_id":"` + camp + `","broadcast":true,"schedule":{"time":"` + iso(at) + `","in_local_time":true}}`,
-				"schedule.in_local_time", "local-time sends are not available yet"},
+				"schedule.time", "has a zone designator"},
 			{"no campaign", "create", `{"broadcast":true,"schedule":` + later + `}`, "campaign_id", "required"},
 			{"unknown campaign", "create", body("nope", at), "campaign_id", `no campaign \"nope\"`},
 			{"not api_triggered", "create", body(immediate, at), "campaign_id", "is not API-triggered"},

@@ -16,7 +16,8 @@ import (
 // from its cursor, records each page in the store and enqueues its deliver
 // task. A re-run (a retry, the reconciler) resumes from the cursor; pages
 // already recorded keep their users, and their tasks are enqueued under the
-// same TaskID, so nothing is sent twice.
+// same TaskID, so nothing is sent twice. A local-time dispatch's task plans
+// its waves or pages one of them (localtime.go).
 func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error {
 	d, err := p.st.Dispatch(ctx, t.DispatchID)
 	if errors.Is(err, ErrNotFound) {
@@ -34,24 +35,24 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 	if d.PagingDone {
 		return nil
 	}
+	// A local-time dispatch is planned and paged wave by wave.
+	if l, err := p.isLocal(ctx, d.ID); err != nil {
+		return err
+	} else if l != nil {
+		return p.dispatchLocal(ctx, d, l, t.Wave)
+	}
+	if t.Wave != 0 {
+		return fmt.Errorf("dispatch %s has no waves (task of wave %d): %w", d.ID, t.Wave, asynq.SkipRetry)
+	}
 	now := p.opts.Now()
 	// Listed recipients (possibly none) are paged as listed; a filter alone
 	// is paged from the audience.
 	if len(d.Spec.UserIDs) > 0 || len(d.Spec.Filter) == 0 {
 		return p.dispatchList(ctx, d, now)
 	}
-	c, err := p.compile(ctx, d)
+	where, args, err := p.audienceSQL(ctx, d, now)
 	if err != nil {
 		return err
-	}
-	if tables, err := p.st.RefreshStats(ctx); err != nil {
-		p.log.Warn("dispatch: refreshing planner statistics failed; paging anyway", "dispatch", d.ID, "err", err)
-	} else if len(tables) > 0 {
-		p.log.Info("dispatch: refreshed stale planner statistics", "dispatch", d.ID, "tables", tables)
-	}
-	where, args, err := c.filter.SQL(p.st.Driver(), now)
-	if err != nil {
-		return fmt.Errorf("dispatch %s: %w: %w", d.ID, err, asynq.SkipRetry)
 	}
 	// One streaming query from the cursor: each batch is recorded as a page
 	// (moving the cursor) before its task is enqueued.
@@ -73,6 +74,25 @@ func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error 
 		}
 		return nil
 	})
+}
+
+// audienceSQL is the dispatch's audience filter as SQL, after bringing the
+// planner's statistics up to date.
+func (p *Pipeline) audienceSQL(ctx context.Context, d *Dispatch, now time.Time) (string, []any, error) {
+	c, err := p.compile(ctx, d)
+	if err != nil {
+		return "", nil, err
+	}
+	if tables, err := p.st.RefreshStats(ctx); err != nil {
+		p.log.Warn("dispatch: refreshing planner statistics failed; paging anyway", "dispatch", d.ID, "err", err)
+	} else if len(tables) > 0 {
+		p.log.Info("dispatch: refreshed stale planner statistics", "dispatch", d.ID, "tables", tables)
+	}
+	where, args, err := c.filter.SQL(p.st.Driver(), now)
+	if err != nil {
+		return "", nil, fmt.Errorf("dispatch %s: %w: %w", d.ID, err, asynq.SkipRetry)
+	}
+	return where, args, nil
 }
 
 // dispatchList pages explicit recipients (an API send to listed users).

@@ -27,11 +27,16 @@ const maxScheduleAhead = 90 * 24 * time.Hour
 
 // ScheduleTime is the schedule object of the scheduling endpoints.
 type ScheduleTime struct {
-	// Time is an ISO 8601 time with its zone (2026-12-01T10:00:00Z).
+	// Time is an ISO 8601 time with its zone (2026-12-01T10:00:00Z), or
+	// with InLocalTime a wall time with none (2026-12-01T10:00:00).
 	Time string `json:"time"`
-	// InLocalTime and AtOptimalTime are refused until Herald has local-time
-	// waves and Intelligent Timing.
-	InLocalTime   bool `json:"in_local_time,omitempty"`
+	// InLocalTime sends at Time in each user's zone, in waves (localtime.go).
+	InLocalTime bool `json:"in_local_time,omitempty"`
+	// PassedZones (a Herald extension) is what a local-time send does with
+	// zones whose moment has passed: skip (Braze's behaviour, the default) or
+	// next_occurrence.
+	PassedZones string `json:"passed_zones,omitempty"`
+	// AtOptimalTime is refused: Herald has no Intelligent Timing.
 	AtOptimalTime bool `json:"at_optimal_time,omitempty"`
 }
 
@@ -85,14 +90,14 @@ type ScheduledSend struct {
 // joined "field: reason" errors (as queue payloads do).
 func (r ScheduleSendRequest) Validate() error {
 	var ps problems
-	r.Schedule.parse("schedule", &ps)
+	r.Schedule.parse("schedule", time.Time{}, &ps)
 	return errors.Join(r.SendRequest.Validate(), ps.joined())
 }
 
 // Validate reports every problem of the request that needs no lookup.
 func (r ScheduleTriggerRequest) Validate() error {
 	var ps problems
-	r.Schedule.parse("schedule", &ps)
+	r.Schedule.parse("schedule", time.Time{}, &ps)
 	return errors.Join(r.TriggerRequest.Validate(), ps.joined())
 }
 
@@ -102,7 +107,7 @@ func (r MessagesScheduleUpdate) Validate() error {
 	required(r.ScheduleID, "schedule_id", &ps)
 	switch {
 	case r.Schedule != nil:
-		r.Schedule.parse("schedule", &ps)
+		r.Schedule.parse("schedule", time.Time{}, &ps)
 	case len(r.Messages) == 0:
 		ps.add("schedule", "give schedule, messages or both")
 	}
@@ -114,7 +119,7 @@ func (r TriggerScheduleUpdate) Validate() error {
 	var ps problems
 	required(r.CampaignID, "campaign_id", &ps)
 	required(r.ScheduleID, "schedule_id", &ps)
-	r.Schedule.parse("schedule", &ps)
+	r.Schedule.parse("schedule", time.Time{}, &ps)
 	return ps.joined()
 }
 
@@ -148,40 +153,51 @@ func (ps problems) joined() error {
 	return errors.Join(errs...)
 }
 
-// time checks a schedule object at field and returns its time.
-func (st *ScheduleTime) parse(field string, ps *problems) time.Time {
+// parse checks a schedule object at field and returns its time, or its
+// local-time send (whose wall time, at a non-zero now, must not have passed
+// everywhere) and the time it is due.
+func (st *ScheduleTime) parse(field string, now time.Time, ps *problems) (time.Time, *LocalSend) {
 	if st == nil {
 		ps.add(field, "required")
-		return time.Time{}
-	}
-	if st.InLocalTime {
-		ps.add(field+".in_local_time", "local-time sends are not available yet")
+		return time.Time{}, nil
 	}
 	if st.AtOptimalTime {
 		ps.add(field+".at_optimal_time", "Intelligent Timing sends are not available")
 	}
+	if st.PassedZones != "" && !st.InLocalTime {
+		ps.add(field+".passed_zones", "only for a local-time send (in_local_time)")
+	}
 	if st.Time == "" {
 		ps.add(field+".time", "required")
-		return time.Time{}
+		return time.Time{}, nil
+	}
+	if st.InLocalTime {
+		l := localSchedule(field, st.Time, st.PassedZones, now, ps)
+		if l == nil {
+			return time.Time{}, nil
+		}
+		return l.due(), l
 	}
 	t, err := time.Parse(time.RFC3339, st.Time)
 	if err != nil {
 		ps.add(field+".time", "want an ISO 8601 time with its zone (2026-12-01T10:00:00Z), got %q", st.Time)
 	}
-	return t
+	return t, nil
 }
 
-// due checks a schedule and returns its time: at most 90 days ahead; a time
+// due checks a schedule and returns its time (and its local-time send): at
+// most 90 days ahead (a local time: when its first zone reaches it); a time
 // already passed is sent at the next scheduler tick.
-func (s *Service) due(st *ScheduleTime, ps *problems) time.Time {
+func (s *Service) due(st *ScheduleTime, ps *problems) (time.Time, *LocalSend) {
 	n := len(*ps)
-	t := st.parse("schedule", ps)
+	now := s.now().UTC()
+	t, l := st.parse("schedule", now, ps)
 	if len(*ps) == n {
-		if limit := s.now().Add(maxScheduleAhead); t.After(limit) {
-			ps.add("schedule.time", "at most 90 days ahead (until %s), got %s", limit.UTC().Format(time.RFC3339), st.Time)
+		if limit := now.Add(maxScheduleAhead); t.After(limit) {
+			ps.add("schedule.time", "at most 90 days ahead (until %s), got %s", limit.Format(time.RFC3339), st.Time)
 		}
 	}
-	return t.UTC()
+	return t.UTC(), l
 }
 
 // ScheduleSend schedules /messages/send: the request is checked (and its
@@ -208,12 +224,12 @@ func (s *Service) ScheduleTrigger(ctx context.Context, users Users, req *Schedul
 // schedule (see scheduling).
 func (s *Service) schedule(st *ScheduleTime, requestID string, send func(*Service) (*Dispatch, error)) (*ScheduledSend, error) {
 	var ps problems
-	at := s.due(st, &ps)
+	at, local := s.due(st, &ps)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
 	id := scheduleID(requestID)
-	d, err := send(s.scheduling(id, at))
+	d, err := send(s.scheduling(id, at, local))
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +246,12 @@ func scheduleID(requestID string) string {
 }
 
 // scheduling is the service whose Send and Trigger create their dispatch as
-// a schedule: scheduled, due at due, under the schedule's occurrence, and
-// not enqueued (the scheduler enqueues it when due).
-func (s *Service) scheduling(id string, due time.Time) *Service {
+// a schedule: scheduled, due at due, under the schedule's occurrence (a
+// local-time send when local is not nil), and not enqueued (the scheduler
+// enqueues it when due).
+func (s *Service) scheduling(id string, due time.Time, local *LocalSend) *Service {
 	c := *s
-	c.st = scheduleStore{Store: s.st, occurrence: schedulePrefix + id, due: due}
+	c.st = scheduleStore{Store: s.st, occurrence: schedulePrefix + id, due: due, local: local}
 	c.enq = heldEnqueuer{s.enq}
 	return &c
 }
@@ -243,10 +260,15 @@ type scheduleStore struct {
 	Store
 	occurrence string
 	due        time.Time
+	local      *LocalSend
 }
 
 func (h scheduleStore) CreateDispatch(ctx context.Context, d *Dispatch) (*Dispatch, bool, error) {
 	d.Occurrence, d.Status, d.DueAt = h.occurrence, DispatchScheduled, h.due
+	if h.local != nil {
+		l := *h.local
+		return createLocal(ctx, h.Store, d, &l)
+	}
 	return h.Store.CreateDispatch(ctx, d)
 }
 
@@ -259,8 +281,9 @@ func (heldEnqueuer) EnqueueDispatch(context.Context, queue.DispatchPayload) erro
 func (s *Service) UpdateMessagesSchedule(ctx context.Context, req *MessagesScheduleUpdate) error {
 	var ps problems
 	var at time.Time
+	var local *LocalSend
 	if req.Schedule != nil {
-		at = s.due(req.Schedule, &ps)
+		at, local = s.due(req.Schedule, &ps)
 	} else if len(req.Messages) == 0 {
 		ps.add("schedule", "give schedule, messages or both")
 	}
@@ -281,10 +304,15 @@ func (s *Service) UpdateMessagesSchedule(ctx context.Context, req *MessagesSched
 		sp.Messages = msgs
 		spec = &sp
 	}
-	if at.IsZero() {
-		at = d.DueAt
+	if req.Schedule == nil {
+		return s.reschedule(ctx, d, d.DueAt, spec)
 	}
-	return s.reschedule(ctx, d, at, spec)
+	if spec != nil {
+		if err := s.reschedule(ctx, d, at, spec); err != nil {
+			return err
+		}
+	}
+	return s.setSchedule(ctx, d, at, local)
 }
 
 // UpdateTriggerSchedule changes the time of a campaign's API-triggered
@@ -292,7 +320,7 @@ func (s *Service) UpdateMessagesSchedule(ctx context.Context, req *MessagesSched
 func (s *Service) UpdateTriggerSchedule(ctx context.Context, req *TriggerScheduleUpdate) error {
 	var ps problems
 	required(req.CampaignID, "campaign_id", &ps)
-	at := s.due(req.Schedule, &ps)
+	at, local := s.due(req.Schedule, &ps)
 	d, err := s.pending(ctx, req.CampaignID, req.ScheduleID, &ps)
 	if err != nil {
 		return err
@@ -300,11 +328,24 @@ func (s *Service) UpdateTriggerSchedule(ctx context.Context, req *TriggerSchedul
 	if err := ps.err(); err != nil {
 		return err
 	}
-	return s.reschedule(ctx, d, at, nil)
+	return s.setSchedule(ctx, d, at, local)
+}
+
+// setSchedule gives a schedule that has not started a new time, as a
+// local-time send of local or (nil) not one.
+func (s *Service) setSchedule(ctx context.Context, d *Dispatch, at time.Time, local *LocalSend) error {
+	ok, err := s.st.SetLocalSchedule(ctx, d.ID, at, local, s.now().UTC())
+	return s.changed(ctx, d, ok, err)
 }
 
 func (s *Service) reschedule(ctx context.Context, d *Dispatch, at time.Time, spec *Spec) error {
 	ok, err := s.st.RescheduleDispatch(ctx, d.ID, at, spec, s.now().UTC())
+	return s.changed(ctx, d, ok, err)
+}
+
+// changed is the outcome of a change to a pending schedule: the store's
+// error, or the problem of a schedule no longer pending (ok false).
+func (s *Service) changed(ctx context.Context, d *Dispatch, ok bool, err error) error {
 	if err != nil {
 		return err
 	}
@@ -326,13 +367,7 @@ func (s *Service) DeleteSchedule(ctx context.Context, campaignID, scheduleID str
 		return err
 	}
 	ok, err := s.st.CancelScheduled(ctx, d.ID, s.now().UTC())
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return s.gone(ctx, d)
-	}
-	return nil
+	return s.changed(ctx, d, ok, err)
 }
 
 // pending finds a schedule that has not started, adding the problem when
@@ -452,9 +487,17 @@ func (s *Service) ScheduledBroadcasts(ctx context.Context, until time.Time, api 
 					continue
 				}
 				b.CampaignName = c.Name
+				if f, err := c.Definition.Schedule.fields(); err == nil && prefix == launchOccurrence {
+					b.InLocalTime = f.InLocalTime
+				}
 			}
 			if prefix == schedulePrefix {
 				b.ScheduleID, b.DispatchID = d.Occurrence[len(schedulePrefix):], d.ID
+				if _, err := s.st.LocalSend(ctx, d.ID); err == nil {
+					b.InLocalTime = true
+				} else if !errors.Is(err, ErrNotFound) {
+					return nil, err
+				}
 			}
 			out = append(out, b)
 		}

@@ -170,7 +170,13 @@ func TestScheduleSendChecks(t *testing.T) {
 		{&campaigns.ScheduleTime{Time: "2030-01-02T09:00:00"}, "schedule.time", "with its zone"},
 		{&campaigns.ScheduleTime{Time: time.Now().Add(91 * 24 * time.Hour).Format(time.RFC3339)}, "schedule.time", "at most 90 days ahead"},
 		{&campaigns.ScheduleTime{Time: time.Now().Add(time.Hour).Format(time.RFC3339), InLocalTime: true},
-			"schedule.in_local_time", "local-time sends are not available yet"},
+			"schedule.time", "has a zone designator"},
+		{&campaigns.ScheduleTime{Time: time.Now().Add(-27 * time.Hour).UTC().Format("2006-01-02T15:04:05"), InLocalTime: true},
+			"schedule.time", "has passed in every time zone"},
+		{&campaigns.ScheduleTime{Time: "2030-01-02T09:00:00", InLocalTime: true, PassedZones: "later"},
+			"schedule.passed_zones", "want skip or next_occurrence"},
+		{&campaigns.ScheduleTime{Time: time.Now().Add(time.Hour).Format(time.RFC3339), PassedZones: "skip"},
+			"schedule.passed_zones", "only for a local-time send"},
 		{&campaigns.ScheduleTime{Time: time.Now().Add(time.Hour).Format(time.RFC3339), AtOptimalTime: true},
 			"schedule.at_optimal_time", "not available"},
 	}
@@ -179,7 +185,7 @@ func TestScheduleSendChecks(t *testing.T) {
 		req.Schedule = c.schedule
 		_, err := e.svc.ScheduleSend(ctx, e.users, req)
 		problem(t, err, c.field, c.reason)
-		if c.field != "schedule.time" || c.reason != "at most 90 days ahead" {
+		if c.reason != "at most 90 days ahead" && c.reason != "has passed in every time zone" { // checked against now
 			problem(t, &campaigns.ValidationError{Problems: problemsOf(req.Validate())}, c.field, c.reason)
 		}
 	}

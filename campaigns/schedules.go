@@ -14,9 +14,12 @@ import (
 
 // scheduleFields are the fields of a schedule the pipeline reads.
 type scheduleFields struct {
-	Type        string    `json:"type"`
-	Time        string    `json:"time"`
-	InLocalTime bool      `json:"in_local_time"`
+	Type        string `json:"type"`
+	Time        string `json:"time"`
+	InLocalTime bool   `json:"in_local_time"`
+	// PassedZones is what a local-time send does with zones whose moment
+	// has passed at launch: skip (the default) or next_occurrence.
+	PassedZones string    `json:"passed_zones"`
 	Cron        string    `json:"cron"`
 	TimeZone    string    `json:"time_zone"`
 	StartsAt    time.Time `json:"starts_at"`
@@ -55,16 +58,18 @@ func validateSchedule(s Schedule, ps *problems) {
 	case ScheduleActionBased:
 		validateAction(s.Raw, ps)
 	case ScheduleScheduled:
-		if _, err := f.scheduledTime(); err != nil {
+		if f.InLocalTime {
+			// The wall time; whether it has passed everywhere is checked at launch.
+			localSchedule("schedule", f.Time, f.PassedZones, time.Time{}, ps)
+		} else if _, err := f.scheduledTime(); err != nil {
 			ps.add("schedule.time", "want an ISO 8601 time with its zone (2026-12-01T10:00:00Z), got %q", f.Time)
 		}
-		if f.InLocalTime {
-			ps.add("schedule.in_local_time", "local-time sends are not available yet")
+		if f.PassedZones != "" && !f.InLocalTime {
+			ps.add("schedule.passed_zones", "only for a local-time send (in_local_time)")
 		}
 	case ScheduleRecurring:
-		if f.InLocalTime {
-			ps.add("schedule.in_local_time", "local-time sends are not available yet: give time_zone")
-			return
+		if f.PassedZones != "" {
+			ps.add("schedule.passed_zones", "a recurring campaign's passed zones get its next occurrence: leave passed_zones out")
 		}
 		if _, err := f.recurrence(); err != nil {
 			var fe *scheduler.FieldError
@@ -101,8 +106,10 @@ type SchedulerOptions struct {
 // campaign gets the dispatch of its latest due occurrence (once per
 // occurrence, whatever the number of scheduler replicas: the occurrence is
 // the dispatch's unique key), every due triggered send of an action-based
-// campaign becomes a one-user dispatch, and every scheduled dispatch whose
-// time has come is started and enqueued. It returns how many dispatches it started.
+// campaign becomes a one-user dispatch, every scheduled dispatch whose
+// time has come is started and enqueued, and so is every wave of a
+// local-time dispatch whose time has come. It returns how many dispatches
+// and waves it started.
 func (s *Service) RunSchedules(ctx context.Context, now time.Time, o SchedulerOptions) (int, error) {
 	if o.Grace <= 0 {
 		o.Grace = time.Hour
@@ -151,7 +158,8 @@ func (s *Service) RunSchedules(ctx context.Context, now time.Time, o SchedulerOp
 		}
 		started++
 	}
-	return started, nil
+	n, err = s.startWaves(ctx, now)
+	return started + n, err
 }
 
 // fireRecurring creates the dispatch of a recurring campaign's latest due
@@ -184,6 +192,15 @@ func (s *Service) fireRecurring(ctx context.Context, c *Campaign, now time.Time,
 	}
 	if fire == nil {
 		return 0, nil
+	}
+	if r.InLocalTime() {
+		// Waves in every zone from the first (UTC+14) on; a late occurrence
+		// (after downtime) skips the zones whose moment is more than the
+		// grace ago. The dispatch is due now: this tick starts it.
+		l := &LocalSend{WallTime: r.LocalTime(*fire), Policy: scheduler.PolicySkip, LaunchedAt: latest(*fire, now.Add(-o.Grace))}
+		d := s.newDispatch(c, occurrencePrefix+scheduler.OccurrenceKey(*fire), DispatchScheduled, now, now)
+		_, _, err := createLocal(ctx, s.st, d, l)
+		return 0, err
 	}
 	d := s.newDispatch(c, occurrencePrefix+scheduler.OccurrenceKey(*fire), DispatchRunning, time.Time{}, now)
 	d, created, err := s.st.CreateDispatch(ctx, d)

@@ -153,19 +153,36 @@ func (s *Service) Launch(ctx context.Context, id string) (*Dispatch, error) {
 		status = DispatchPaused // it starts with Resume
 	}
 	var due time.Time
+	var local *LocalSend
 	if c.Definition.Schedule.Type == ScheduleScheduled {
 		// It waits in the store until its time; the scheduler starts it.
 		f, err := c.Definition.Schedule.fields()
 		if err != nil {
 			return nil, err
 		}
-		if due, err = f.scheduledTime(); err != nil {
+		if f.InLocalTime {
+			// Sent in waves per zone (localtime.go), planned when the first
+			// zone reaches the wall time.
+			var ps problems
+			if local = localSchedule("schedule", f.Time, f.PassedZones, now, &ps); local == nil {
+				if d, err := s.st.DispatchByOccurrence(ctx, c.ID, launchOccurrence); err == nil {
+					return d, nil // launched before its time passed
+				}
+				return nil, ps.err()
+			}
+			due = local.due()
+		} else if due, err = f.scheduledTime(); err != nil {
 			return nil, fmt.Errorf("campaign %s schedule.time: %w", id, err)
 		}
 		status = DispatchScheduled
 	}
 	d := s.newDispatch(c, launchOccurrence, status, due, now)
-	d, created, err := s.st.CreateDispatch(ctx, d)
+	var created bool
+	if local != nil {
+		d, created, err = createLocal(ctx, s.st, d, local)
+	} else {
+		d, created, err = s.st.CreateDispatch(ctx, d)
+	}
 	if err != nil {
 		return nil, err
 	}

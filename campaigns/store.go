@@ -67,6 +67,38 @@ type Store interface {
 	// counted) when token still holds them: messages a rate limit deferred.
 	ReleaseClaims(ctx context.Context, keys []LedgerKey, token string) error
 
+	// Local-time sends (localtime.go).
+	// CreateLocalSend stores a local-time send before its dispatch;
+	// DeleteLocalSend removes one whose dispatch was not created.
+	CreateLocalSend(ctx context.Context, l *LocalSend) error
+	DeleteLocalSend(ctx context.Context, dispatchID string) error
+	// LocalSend returns a dispatch's local-time send (ErrNotFound: the
+	// dispatch has no waves).
+	LocalSend(ctx context.Context, dispatchID string) (*LocalSend, error)
+	// SetLocalSchedule moves a dispatch still scheduled to due and makes it
+	// a local-time send of l (nil: not one); false when it is not scheduled.
+	SetLocalSchedule(ctx context.Context, dispatchID string, due time.Time, l *LocalSend, at time.Time) (bool, error)
+	// TimeZones lists the distinct zone names of users ("" for none).
+	TimeZones(ctx context.Context) ([]string, error)
+	// PlanWaves stores a local-time dispatch's waves once (false when they
+	// were already stored); no wave finishes the dispatch's paging.
+	PlanWaves(ctx context.Context, dispatchID string, waves []Wave, skipped []string, at time.Time) (bool, error)
+	// Waves lists a dispatch's waves in order.
+	Waves(ctx context.Context, dispatchID string) ([]Wave, error)
+	// DueWaves lists pending waves due at now of running dispatches.
+	DueWaves(ctx context.Context, now time.Time, limit int) ([]Wave, error)
+	// StartWave moves a pending wave to started; false when it was not
+	// pending (another scheduler started it).
+	StartWave(ctx context.Context, dispatchID string, wave int, at time.Time) (bool, error)
+	// WaveScan is AudienceScan of where (or of a.UserIDs) narrowed to a wave.
+	WaveScan(ctx context.Context, where string, args []any, a WaveAudience, afterID int64, size int, fn func(ids []int64, last bool) error) error
+	// AddWavePages records pages of a wave and its cursor, as AddPages does
+	// for a dispatch, and returns the pages as recorded: a page whose first
+	// user is the first user of another wave's page (a user who changed
+	// zone) is recorded without that user. waveDone marks the wave paged,
+	// and the dispatch's paging done with its last wave.
+	AddWavePages(ctx context.Context, dispatchID string, wave int, pages []Page, cursor int64, waveDone bool, at time.Time) ([]Page, error)
+
 	// Audience and profiles.
 	Driver() string
 	// RefreshStats brings the database's planner statistics of the audience

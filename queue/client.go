@@ -66,11 +66,12 @@ func NewClient(rc redis.UniversalClient, o ClientOptions) *Client {
 // Queue returns the queue the client enqueues to.
 func (c *Client) Queue() string { return c.opts.Queue }
 
-// EnqueueDispatch enqueues a dispatch with the task id DispatchTaskID. A task
+// EnqueueDispatch enqueues a dispatch with the task id DispatchTaskID (a
+// wave of it with WaveTaskID). A task
 // with that id already there (pending, retrying, running, or completed within
 // the Retention) is success: the dispatch is already queued.
 func (c *Client) EnqueueDispatch(ctx context.Context, p DispatchPayload) error {
-	return c.enqueue(ctx, TypeDispatch, p, DispatchTaskID(p.DispatchID), 0)
+	return c.enqueue(ctx, TypeDispatch, p, WaveTaskID(p.DispatchID, p.Wave), 0)
 }
 
 // EnqueueDeliver enqueues a page to run after processIn (0: now), with the

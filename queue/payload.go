@@ -28,9 +28,11 @@ func Types() []string { return []string{TypeDispatch, TypeDeliver, TypeTrigger, 
 // caps one request: payloads stay small.
 const MaxRecipients = 50
 
-// DispatchPayload starts (or resumes) a dispatch recorded in the store.
+// DispatchPayload starts (or resumes) a dispatch recorded in the store. Wave
+// names one wave (1, 2, …) of a local-time dispatch; 0 is the dispatch itself.
 type DispatchPayload struct {
 	DispatchID string `json:"dispatch_id"`
+	Wave       int    `json:"wave,omitempty"`
 }
 
 // DeliverPayload names one page of a dispatch by the first user id on it (a
@@ -92,6 +94,15 @@ type SendPayload struct {
 // DispatchTaskID is the task id of a dispatch: "dispatch:<id>".
 func DispatchTaskID(dispatchID string) string { return "dispatch:" + dispatchID }
 
+// WaveTaskID is the task id of one wave of a local-time dispatch:
+// "dispatch:<id>:wave:<n>" (wave 0 is the dispatch's own DispatchTaskID).
+func WaveTaskID(dispatchID string, wave int) string {
+	if wave == 0 {
+		return DispatchTaskID(dispatchID)
+	}
+	return DispatchTaskID(dispatchID) + ":wave:" + strconv.Itoa(wave)
+}
+
 // DeliverTaskID is the task id of a page: "deliver:<dispatch>:<first user id>".
 func DeliverTaskID(dispatchID string, firstUserID int64) string {
 	return "deliver:" + dispatchID + ":" + strconv.FormatInt(firstUserID, 10)
@@ -109,10 +120,14 @@ func taskIDFor(prefix, requestID string) string {
 
 // Validate reports what makes the payload unusable.
 func (p DispatchPayload) Validate() error {
+	var errs []error
 	if p.DispatchID == "" {
-		return errors.New("dispatch_id: required")
+		errs = append(errs, errors.New("dispatch_id: required"))
 	}
-	return nil
+	if p.Wave < 0 {
+		errs = append(errs, fmt.Errorf("wave: must not be negative, got %d", p.Wave))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate reports what makes the payload unusable.

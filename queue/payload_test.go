@@ -48,6 +48,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"dispatch", DispatchPayload{DispatchID: "d"}, ""},
 		{"dispatch without id", DispatchPayload{}, "dispatch_id: required"},
+		{"dispatch wave", DispatchPayload{DispatchID: "d", Wave: 3}, ""},
+		{"dispatch negative wave", DispatchPayload{DispatchID: "d", Wave: -1}, "wave: must not be negative"},
 		{"trigger to users", TriggerPayload{CampaignID: "c", Recipients: []Recipient{{ExternalUserID: "u"},
 			{UserAlias: &Alias{AliasName: "n", AliasLabel: "l"}, SendToExistingOnly: &yes}}}, ""},
 		{"trigger broadcast", TriggerPayload{CampaignID: "c", Broadcast: true}, ""},
@@ -77,6 +79,12 @@ func TestTaskIDs(t *testing.T) {
 	t.Parallel()
 	if got := DispatchTaskID("d-1"); got != "dispatch:d-1" {
 		t.Errorf("DispatchTaskID = %q", got)
+	}
+	if got := WaveTaskID("d-1", 2); got != "dispatch:d-1:wave:2" {
+		t.Errorf("WaveTaskID = %q", got)
+	}
+	if got := WaveTaskID("d-1", 0); got != "dispatch:d-1" {
+		t.Errorf("WaveTaskID of wave 0 = %q", got)
 	}
 	if got := DeliverTaskID("d-1", 12345); got != "deliver:d-1:12345" {
 		t.Errorf("DeliverTaskID = %q", got)

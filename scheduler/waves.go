@@ -30,6 +30,12 @@ func (l LocalTime) PassedEverywhere(now time.Time) bool {
 	return l.In(lastWaveZone).Before(now)
 }
 
+// FirstWave is the instant the first zone's clocks (UTC+14) reach l: no
+// wave of a local-time send of l is earlier.
+func (l LocalTime) FirstWave() time.Time {
+	return l.In(firstWaveZone).UTC()
+}
+
 // Policy says what happens to a zone whose moment has already passed when a
 // local-time send launches.
 type Policy int

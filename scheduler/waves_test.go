@@ -93,6 +93,18 @@ func TestPassedEverywhere(t *testing.T) {
 	}
 }
 
+func TestFirstWave(t *testing.T) {
+	t.Parallel()
+	l := lt(t, "2026-07-01T09:00") // UTC+14 reaches it at 19:00Z the day before
+	if got := l.FirstWave(); !got.Equal(utc(t, "2026-06-30T19:00:00Z")) {
+		t.Errorf("FirstWave = %s", got)
+	}
+	kiri, _ := LoadZone("Pacific/Kiritimati")
+	if w := WaveTimes(l, []string{"Pacific/Kiritimati"}); !w["Pacific/Kiritimati"].Equal(l.FirstWave()) || !l.In(kiri).Equal(l.FirstWave()) {
+		t.Errorf("Kiritimati's wave %s is not the first wave %s", w["Pacific/Kiritimati"], l.FirstWave())
+	}
+}
+
 func TestPolicyText(t *testing.T) {
 	t.Parallel()
 	for _, p := range []Policy{PolicySkip, PolicyNextOccurrence} {

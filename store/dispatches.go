@@ -105,23 +105,41 @@ func (s *Store) AddPages(ctx context.Context, dispatchID string, pages []campaig
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
 		for _, p := range pages {
-			ids, _ := json.Marshal(p.UserIDs) // []int64: cannot fail
-			if _, err := t.exec(ctx, "INSERT INTO dispatch_pages (dispatch_id, first_user_id, user_ids, enqueued_at) VALUES (?,?,?,?) ON CONFLICT (dispatch_id, first_user_id) DO NOTHING",
-				dispatchID, p.FirstUserID, string(ids), at.UnixMilli()); err != nil {
-				return fmt.Errorf("store: add page: %w", err)
+			if _, err := t.addPage(ctx, dispatchID, p, 0, at); err != nil {
+				return err
 			}
 		}
-		_, err := t.exec(ctx, `UPDATE dispatches SET page_cursor = CASE WHEN page_cursor > ? THEN page_cursor ELSE ? END,
+		return t.advanceDispatch(ctx, dispatchID, cursor, pagingDone, at)
+	})
+}
+
+// addPage records a page of a wave (0: of a dispatch without waves); false
+// when the dispatch already has a page of that first user, which is kept.
+func (t *tx) addPage(ctx context.Context, dispatchID string, p campaigns.Page, wave int, at time.Time) (bool, error) {
+	ids, _ := json.Marshal(p.UserIDs) // []int64: cannot fail
+	res, err := t.exec(ctx, "INSERT INTO dispatch_pages (dispatch_id, first_user_id, user_ids, enqueued_at, wave) VALUES (?,?,?,?,?) ON CONFLICT (dispatch_id, first_user_id) DO NOTHING",
+		dispatchID, p.FirstUserID, string(ids), at.UnixMilli(), wave)
+	if err != nil {
+		return false, fmt.Errorf("store: add page: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// advanceDispatch moves a dispatch's cursor forward, sets its paging done
+// for good when pagingDone, counts its pages, and finishes it (running or
+// paused) when its paging is done and all its pages are.
+func (t *tx) advanceDispatch(ctx context.Context, dispatchID string, cursor int64, pagingDone bool, at time.Time) error {
+	_, err := t.exec(ctx, `UPDATE dispatches SET page_cursor = CASE WHEN page_cursor > ? THEN page_cursor ELSE ? END,
 paging_done = (paging_done OR ?), pages = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?),
 status = CASE WHEN status IN (?, ?) AND (paging_done OR ?) AND pages_done = (SELECT COUNT(*) FROM dispatch_pages WHERE dispatch_id = ?) THEN ? ELSE status END,
 updated_at = ? WHERE id = ?`,
-			cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, campaigns.DispatchPaused, pagingDone, dispatchID,
-			campaigns.DispatchDone, at.UnixMilli(), dispatchID)
-		if err != nil {
-			return fmt.Errorf("store: advance dispatch: %w", err)
-		}
-		return nil
-	})
+		cursor, cursor, pagingDone, dispatchID, campaigns.DispatchRunning, campaigns.DispatchPaused, pagingDone, dispatchID,
+		campaigns.DispatchDone, at.UnixMilli(), dispatchID)
+	if err != nil {
+		return fmt.Errorf("store: advance dispatch: %w", err)
+	}
+	return nil
 }
 
 // Page returns one page of a dispatch.

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"DispatchFinishedWhilePaused", testDispatchFinishedWhilePaused},
 		{"PagingDoneStays", testPagingDoneStays},
 		{"RefreshStats", testRefreshStats},
+		{"Waves", testWaves},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
