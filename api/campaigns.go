@@ -226,8 +226,13 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request) {
 func (s *Server) launchCampaign(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	d, err := s.deps.Campaigns.Launch(r.Context(), id)
-	if d == nil && err == nil { // a recurring campaign: activated, its schedule sends
-		writeJSON(w, http.StatusOK, map[string]string{"message": "success", "status": campaigns.StatusActive})
+	if d == nil && err == nil { // recurring or action-based: activated (unless paused), its schedule sends
+		c, err := s.deps.Campaigns.Get(r.Context(), id)
+		if err != nil {
+			s.writeCampaignError(w, r, err, id, "launch")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"message": "success", "status": c.Status})
 		return
 	}
 	if !s.dispatchStarted(w, r, d, err) {

@@ -150,6 +150,10 @@ func matchProperties(filters []PropertyFilter, props map[string]any) bool {
 				return false
 			}
 			continue
+		case "not_equal":
+			if !ok || v == nil { // as in segments: a negation includes the missing value
+				continue
+			}
 		}
 		if !ok || !compare(pf.Comparison, v, pf.Value) {
 			return false

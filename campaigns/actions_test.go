@@ -73,6 +73,7 @@ func TestMatchProperties(t *testing.T) {
 		{`[{"property":"missing","comparison":"does_not_exist"}]`, true},
 		{`[{"property":"missing","comparison":"exists"}]`, false},
 		{`[{"property":"missing","comparison":"equals","value":1}]`, false},
+		{`[{"property":"missing","comparison":"not_equal","value":1}]`, true},
 	} {
 		var fs []PropertyFilter
 		if err := json.Unmarshal([]byte(tc.filters), &fs); err != nil {

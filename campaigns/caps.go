@@ -51,14 +51,16 @@ func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser ma
 		reElig = nil // ad-hoc sends are no campaign to be re-eligible for
 	}
 	caps := p.opts.FrequencyCaps
-	if rules.OverrideFrequencyCapping {
-		caps = nil
-	}
-	// Conversions are counted for the users a campaign was sent to: its
-	// sends are remembered when it has conversion events.
+	// Sends are remembered whenever they may matter: global caps exist (a
+	// campaign that overrides them is not capped, but its messages count
+	// against the others'), re-eligibility, or conversion events (counted
+	// for the users a campaign was sent to, its control group included).
 	convs := len(rules.ConversionEvents) > 0 && r.d.CampaignID != ""
 	if reElig == nil && len(caps) == 0 && !convs {
 		return toSend, nil
+	}
+	if rules.OverrideFrequencyCapping {
+		caps = nil
 	}
 	type group struct {
 		user    int64
@@ -73,6 +75,15 @@ func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser ma
 		}
 		seen[g] = true
 		groups = append(groups, g)
+	}
+	if convs {
+		for _, uid := range r.control {
+			g := group{uid, ControlGroup}
+			if !seen[g] {
+				seen[g] = true
+				groups = append(groups, g)
+			}
+		}
 	}
 	if len(groups) == 0 {
 		return toSend, nil
@@ -116,8 +127,15 @@ func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser ma
 			if slices.ContainsFunc(sends, func(s UserSend) bool { return s.DispatchID == r.d.ID && s.Channel == g.channel }) {
 				continue // decided before (a re-run of the page): still allowed
 			}
+			if g.channel == ControlGroup { // remembered for conversions only
+				s := UserSend{UserID: g.user, DispatchID: r.d.ID, Channel: g.channel, CampaignID: r.d.CampaignID, At: r.now}
+				byU[g.user] = append(sends, s)
+				add = append(add, s)
+				continue
+			}
 			if reElig != nil && slices.ContainsFunc(sends, func(s UserSend) bool {
-				return s.CampaignID == r.d.CampaignID && s.DispatchID != r.d.ID && (reElig.Never || !s.At.Before(since(g.user, reWindow)))
+				return s.CampaignID == r.d.CampaignID && s.DispatchID != r.d.ID && s.Channel != ControlGroup &&
+					(reElig.Never || !s.At.Before(since(g.user, reWindow)))
 			}) {
 				stopped[g] = AbortNotReEligible
 				continue
@@ -203,7 +221,11 @@ func (p *Pipeline) rateLimit(ctx context.Context, r *run, mine []pending) ([]pen
 	if len(push) == 0 {
 		return mine, nil
 	}
-	if r.now.Sub(r.d.CreatedAt) > rateLimitGiveUp {
+	began := r.d.CreatedAt // a scheduled dispatch begins at its time
+	if r.d.DueAt.After(began) {
+		began = r.d.DueAt
+	}
+	if r.now.Sub(began) > rateLimitGiveUp {
 		for _, pm := range push {
 			r.finish(pm, LedgerAborted, AbortRateLimit, "")
 		}

@@ -66,3 +66,43 @@ func TestConversions(t *testing.T) {
 		}
 	}
 }
+
+// The control group's conversions are counted too (it is what the variants
+// are compared with), though it was sent nothing.
+func TestControlGroupConversions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, openSQLite(t))
+	ids := usersWithDevices(t, e, "ctl", 30, "")
+	ctx := context.Background()
+	in, err := campaigns.DecodeInput(strings.NewReader(`{"name":"ctl","audience":{"filter":{"push_enabled":{}}},
+		"messages":{"apple_push":{"alert":"hi"}},"control_percent":50,
+		"conversion_events":[{"type":"custom_event","name":"came_back","window":"1d"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.svc.Create(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	p := rulesPipeline(t, e, campaigns.PipelineOptions{Now: func() time.Time { return sent }})
+	spec := campaigns.Spec{Messages: c.Definition.Messages, Rules: c.Definition.Rules, ControlPercent: 50}
+	page := pageFor(t, e.st, "ctl-1", c.ID, spec, ids, sent)
+	if err := p.Deliver(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	var evs []string
+	for i := range ids {
+		evs = append(evs, fmt.Sprintf(`{"external_id":"ctl%d","name":"came_back","time":%q}`, i, sent.Add(time.Minute).Format(time.RFC3339)))
+	}
+	e.track(t, `{"events":[`+strings.Join(evs, ",")+`]}`)
+	counts, _, err := e.svc.ConversionCounts(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger, _ := e.svc.VariantCounts(ctx, page.DispatchID)
+	sentTo, control := ledger[""]["delivered"], ledger[campaigns.ControlGroup]["aborted:control_group"]
+	if sentTo+control != 30 || control == 0 || counts[""][0] != sentTo || counts[campaigns.ControlGroup][0] != control {
+		t.Fatalf("conversions %v, ledger %v", counts, ledger)
+	}
+}

@@ -40,6 +40,9 @@ type run struct {
 	// heldUntil is the earliest end of the quiet hours holding a user's
 	// messages (zero: none held).
 	heldUntil time.Time
+	// control lists the page's users in the control group (eligible,
+	// sent nothing).
+	control []int64
 }
 
 // hold keeps a user's message for a later run of the page.
@@ -209,6 +212,7 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 	inAudience := c.filter == nil || c.filter.Eval(prof, r.now)
 	v := pick(c.variants, variantBucket(variantKey(r.d), u.ID))
 	if v == nil { // the control group: eligible users are counted apart, sent nothing
+		eligible := false
 		for _, ch := range c.channels {
 			reason := AbortControlGroup
 			switch {
@@ -218,6 +222,10 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 				reason = AbortNotSubscribed
 			}
 			r.abort(LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}, reason)
+			eligible = eligible || reason == AbortControlGroup
+		}
+		if eligible {
+			r.control = append(r.control, u.ID)
 		}
 		return nil
 	}

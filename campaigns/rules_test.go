@@ -123,6 +123,18 @@ func TestFrequencyCap(t *testing.T) {
 	if n := e.rec.Len(); n != 4 {
 		t.Fatalf("%d messages reached the device, want 4", n)
 	}
+	// a campaign that overrides capping is not capped, but its messages
+	// count against the others'
+	other := usersWithDevices(t, e, "capover", 1, "")
+	for i, step := range []struct {
+		spec campaigns.Spec
+		want string
+	}{{over, "delivered"}, {campaigns.Spec{}, "delivered"}, {campaigns.Spec{}, "aborted:frequency_capped"}} {
+		id := fmt.Sprintf("capover-%d", i)
+		if counts, _ := deliverCounts(t, e, p, pageFor(t, e.st, id, "camp-"+id, step.spec, other, clk.now())); counts[step.want] != 1 {
+			t.Fatalf("%s: %v, want %s", id, counts, step.want)
+		}
+	}
 }
 
 // Six dispatches to the same 20 users run at once in six workers under a

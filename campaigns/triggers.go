@@ -86,6 +86,7 @@ type action struct {
 	campaignID string
 	f          actionFields
 	delay      delay
+	paused     bool // exception events only
 }
 
 // NewTriggers returns the event hook over st.
@@ -102,8 +103,8 @@ func NewTriggers(st Store, o TriggerOptions) *Triggers {
 	return &Triggers{st: st, opts: o}
 }
 
-// active returns the active action-based campaigns and the campaigns with
-// conversion events, cached for TTL.
+// active returns the active and paused action-based campaigns and the
+// campaigns with conversion events, cached for TTL.
 func (tr *Triggers) active(ctx context.Context) ([]*action, []*convCampaign, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
@@ -125,7 +126,9 @@ func (tr *Triggers) active(ctx context.Context) ([]*action, []*convCampaign, err
 			}
 			convs = append(convs, cc)
 		}
-		if c.Status != StatusActive || c.Definition.Schedule.Type != ScheduleActionBased {
+		// A paused campaign triggers nothing, but its exception events still
+		// cancel the sends waiting for its resume.
+		if c.Status != StatusActive && c.Status != StatusPaused || c.Definition.Schedule.Type != ScheduleActionBased {
 			continue
 		}
 		var f actionFields
@@ -138,7 +141,7 @@ func (tr *Triggers) active(ctx context.Context) ([]*action, []*convCampaign, err
 			tr.opts.Logger.Warn("action-based campaign with a bad delay", "campaign", c.ID, "err", err)
 			continue
 		}
-		out = append(out, &action{campaignID: c.ID, f: f, delay: d})
+		out = append(out, &action{campaignID: c.ID, f: f, delay: d, paused: c.Status == StatusPaused})
 	}
 	tr.actions, tr.conversions, tr.loadedAt = out, convs, time.Now()
 	return out, convs, nil
@@ -177,7 +180,7 @@ func (tr *Triggers) OnEvents(ctx context.Context, ptx profiles.Tx, events []prof
 	for _, e := range events {
 		var props map[string]any
 		for _, a := range acts {
-			if a.f.EventName != e.Name || !inWindow(a.f, e.Time) {
+			if a.paused || a.f.EventName != e.Name || !inWindow(a.f, e.Time) {
 				continue
 			}
 			if props == nil {

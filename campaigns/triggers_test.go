@@ -112,16 +112,30 @@ func runActionBased(t *testing.T, e *env) {
 			t.Fatalf("dispatched to %s, want %s", tr.DispatchID, ds[0].ID)
 		}
 	}
+	// while paused nothing triggers, but an exception event still cancels
+	// what waits for the resume
+	e.track(t, `{"events":[`+event("s3", "added_to_cart", at.Add(20*time.Minute), `{"product_name":"Desk","price":300}`)+`]}`)
+	if err := e.svc.Pause(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.track(t, `{"events":[`+event("s3", "checkout_completed", at.Add(30*time.Minute), `{}`)+`,`+
+		event("s1", "added_to_cart", at.Add(30*time.Minute), `{"product_name":"Rug","price":90}`)+`]}`)
+	if err := e.svc.Resume(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.svc.RunSchedules(ctx, due.Add(time.Hour), opts); err != nil || n != 0 {
+		t.Fatalf("after the pause: started %d, %v; want nothing", n, err)
+	}
 	// a stopped campaign's pending sends are cancelled, not sent
 	e.track(t, `{"events":[`+event("s1", "added_to_cart", at.Add(time.Minute), `{"product_name":"Chair","price":40}`)+`]}`)
 	if err := e.svc.Stop(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.svc.RunSchedules(ctx, due.Add(2*time.Minute), opts); err != nil || n != 0 {
+	if n, err := e.svc.RunSchedules(ctx, due.Add(2*time.Hour), opts); err != nil || n != 0 {
 		t.Fatalf("after stop: started %d, %v", n, err)
 	}
 	list, _ = e.st.TriggeredSends(ctx, c.ID, 10)
-	if len(list) != 3 || list[0].Status != campaigns.TriggeredCancelled || list[0].Reason != campaigns.CancelCampaignInactive {
+	if len(list) != 4 || list[0].Status != campaigns.TriggeredCancelled || list[0].Reason != campaigns.CancelCampaignInactive {
 		t.Fatalf("after stop: %+v", list[0])
 	}
 }

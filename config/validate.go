@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -267,6 +268,8 @@ func (v *validator) scheduler() {
 // capWindow is a frequency capping window: N minutes, hours, days or weeks.
 var capWindow = regexp.MustCompile(`^[1-9][0-9]{0,4}[mhdw]$`)
 
+var capUnits = map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+
 func (v *validator) frequencyCapping() {
 	for i, c := range v.cfg.FrequencyCapping {
 		path := fmt.Sprintf("frequency_capping[%d]", i)
@@ -280,6 +283,8 @@ func (v *validator) frequencyCapping() {
 		}
 		if !capWindow.MatchString(c.Window) {
 			v.add(path+".window", `want a number and a unit m, h, d or w ("30m", "1d", "2w"), got %q`, c.Window)
+		} else if n, _ := strconv.Atoi(c.Window[:len(c.Window)-1]); time.Duration(n)*capUnits[c.Window[len(c.Window)-1]] > 366*24*time.Hour {
+			v.add(path+".window", "at most a year, got %q", c.Window)
 		}
 	}
 }

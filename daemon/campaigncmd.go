@@ -32,10 +32,17 @@ func (c *cli) campaignCmd(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	var id string
+	if sub == "get" && fs.NArg() > 0 { // flags may also follow the id
+		id = fs.Arg(0)
+		if err := parse(fs, fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
 	switch {
 	case sub == "apply" && (*in == "" || fs.NArg() != 0):
 		return usageErr("usage: herald campaign apply -c FILE -f CAMPAIGN.yaml")
-	case sub == "get" && fs.NArg() != 1:
+	case sub == "get" && (id == "" || fs.NArg() != 0):
 		return usageErr("usage: herald campaign get -c FILE ID [-o yaml|json]")
 	case *output != "yaml" && *output != "json":
 		return usageErr("-o: want yaml or json, got %q", *output)
@@ -53,7 +60,7 @@ func (c *cli) campaignCmd(ctx context.Context, args []string) error {
 	resolve := func(ctx context.Context, id string) (*segments.Filter, error) { return segs.Resolver()(ctx, id) }
 	svc := campaigns.NewService(st, nil, eng, resolve, nil)
 	if sub == "get" {
-		camp, err := svc.Get(ctx, fs.Arg(0))
+		camp, err := svc.Get(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,10 @@ func TestCampaignApplyAndGet(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "cron: 0 10 * * *") || !strings.Contains(out, "status: draft") {
 		t.Fatalf("get: %d %s %s", code, out, errs)
 	}
+	// -o may follow the id
+	if code, out, errs := run(t, nil, "campaign", "get", "-c", cfg, "lapsed-7-days", "-o", "json"); code != 0 || !strings.Contains(out, `"cron": "0 10 * * *"`) {
+		t.Fatalf("get ID -o json: %d %s %s", code, out, errs)
+	}
 	// what get prints applies back unchanged; an edit makes version 2
 	got := writeFile(t, filepath.Join(dir, "got.yaml"), out)
 	if code, out, _ := run(t, nil, "campaign", "apply", "-c", cfg, "-f", got); out != "unchanged lapsed-7-days (version 1)\n" {
