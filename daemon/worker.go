@@ -49,10 +49,10 @@ func (w *worker) Stop(ctx context.Context) error {
 	}
 }
 
-// scheduler is the scheduler role's component: every second it starts the
-// scheduled dispatches whose time has come and the due occurrences of
-// recurring campaigns (once per occurrence whatever the number of scheduler
-// replicas). Action-based sends and local-time waves come later.
+// scheduler is the scheduler role's component: every tick it starts the
+// scheduled dispatches whose time has come, the due occurrences of recurring
+// campaigns (once per occurrence whatever the number of scheduler replicas),
+// due local-time waves and due action-based sends.
 type scheduler struct {
 	n    *node
 	stop chan struct{}
@@ -63,7 +63,7 @@ func (s *scheduler) Name() string { return "scheduler" }
 
 func (s *scheduler) Start(context.Context) error {
 	cfg := s.n.cfg.Scheduler
-	s.n.log.Info("scheduler started: scheduled, recurring and action-based campaigns (local-time sends come later)",
+	s.n.log.Info("scheduler started: scheduled, local-time, recurring and action-based campaigns",
 		"tick", cfg.Tick, "grace", cfg.Grace)
 	s.stop = make(chan struct{})
 	s.done.Go(func() {
