@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/herald-oss/herald/queue"
@@ -54,6 +56,7 @@ func validateSchedule(s Schedule, ps *problems) {
 		ps.add("schedule", "%v", err)
 		return
 	}
+	unknownScheduleFields(s, ps)
 	switch f.Type {
 	case ScheduleActionBased:
 		validateAction(s.Raw, ps)
@@ -220,4 +223,36 @@ func (s *Service) newDispatch(c *Campaign, occurrence, status string, due, now t
 			RecipientSubscriptionState: c.Definition.RecipientSubscriptionState, SendBy: c.Definition.SendBy,
 			Rules: c.Definition.Rules, Variants: c.Definition.Variants, ControlPercent: c.Definition.ControlPercent},
 		CreatedAt: now, UpdatedAt: now}
+}
+
+// scheduleKeys are the fields each schedule type takes.
+var scheduleKeys = map[string][]string{
+	ScheduleImmediate:    {"type"},
+	ScheduleAPITriggered: {"type"},
+	ScheduleScheduled:    {"type", "time", "in_local_time", "passed_zones"},
+	ScheduleRecurring:    {"type", "cron", "time_zone", "in_local_time", "starts_at", "ends_at"},
+	ScheduleActionBased:  {"type", "event_name", "property_filters", "delay", "exception_events", "window_start", "window_end"},
+}
+
+// unknownScheduleFields refuses fields a schedule type does not take (a
+// misspelt "timezone" would otherwise be kept and ignored).
+func unknownScheduleFields(s Schedule, ps *problems) {
+	allowed, ok := scheduleKeys[s.Type]
+	if !ok || len(s.Raw) == 0 {
+		return
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(s.Raw, &m); err != nil {
+		return // reported by fields()
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			ps.add("schedule."+k, "unknown field for a %s schedule (it takes %s)", s.Type, strings.Join(allowed, ", "))
+		}
+	}
 }
