@@ -163,10 +163,10 @@ func TestWindowSince(t *testing.T) {
 func TestUnknownScheduleFields(t *testing.T) {
 	t.Parallel()
 	for raw, field := range map[string]string{
-		`{"type":"recurring","cron":"0 9 * * *","timezone":"Europe/Berlin"}`: "schedule.timezone",
+		`{"type":"recurring","cron":"0 9 * * *","timezone":"Europe/Berlin"}`:    "schedule.timezone",
 		`{"type":"scheduled","time":"2030-01-01T09:00:00Z","cron":"0 9 * * *"}`: "schedule.cron",
-		`{"type":"action_based","event_name":"x","dealy":"1h"}`:                  "schedule.dealy",
-		`{"type":"immediate","time":"2030-01-01T09:00:00Z"}`:                     "schedule.time",
+		`{"type":"action_based","event_name":"x","dealy":"1h"}`:                 "schedule.dealy",
+		`{"type":"immediate","time":"2030-01-01T09:00:00Z"}`:                    "schedule.time",
 	} {
 		var s Schedule
 		if err := json.Unmarshal([]byte(raw), &s); err != nil {
