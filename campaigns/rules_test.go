@@ -177,6 +177,46 @@ func TestFrequencyCapHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
 	}
 }
 
+// Four dispatches of one campaign that users receive only once run at once
+// in four workers: every user gets exactly one message.
+func TestReEligibilityHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: testdeps.Postgres(t), PostgresMaxConns: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, st)
+	ids := usersWithDevices(t, e, "once", 20, "")
+	once := campaigns.Spec{Rules: campaigns.Rules{ReEligibility: &campaigns.ReEligibility{Never: true}}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := range 4 {
+		page := pageFor(t, st, fmt.Sprintf("once-%d", i), "camp-once", once, ids, time.Now())
+		p := rulesPipeline(t, e, campaigns.PipelineOptions{})
+		wg.Go(func() { errs <- p.Deliver(context.Background(), page) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	perToken := map[string]int{}
+	for _, r := range e.rec.List() {
+		perToken[r.Token]++
+	}
+	if len(perToken) != 20 {
+		t.Fatalf("%d devices got messages, want 20", len(perToken))
+	}
+	for tok, n := range perToken {
+		if n != 1 {
+			t.Errorf("device %s got %d messages, want 1", tok, n)
+		}
+	}
+}
+
 // Re-eligibility: after 30 minutes, or never.
 func TestReEligibility(t *testing.T) {
 	t.Parallel()
