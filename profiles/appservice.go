@@ -84,6 +84,11 @@ func slug(name string) string {
 // List returns every app.
 func (s *AppService) List(ctx context.Context) ([]*App, error) { return s.store.ListApps(ctx) }
 
+// BySDKKey returns the app a public SDK key belongs to (ErrNotFound).
+func (s *AppService) BySDKKey(ctx context.Context, key string) (*App, error) {
+	return s.store.AppBySDKKey(ctx, key)
+}
+
 // Get returns one app.
 func (s *AppService) Get(ctx context.Context, id string) (*App, error) {
 	return s.store.GetApp(ctx, id)

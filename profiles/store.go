@@ -48,6 +48,8 @@ type Apps interface {
 	// replaced only when the app carries some.
 	UpsertApp(ctx context.Context, a *App) error
 	GetApp(ctx context.Context, id string) (*App, error)
+	// AppBySDKKey returns the app whose public SDK key is key (ErrNotFound).
+	AppBySDKKey(ctx context.Context, key string) (*App, error)
 	ListApps(ctx context.Context) ([]*App, error)
 	SetAppCredentials(ctx context.Context, id string, sealed []byte, kinds CredentialKinds, now time.Time) error
 }

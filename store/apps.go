@@ -68,6 +68,18 @@ func (s *Store) GetApp(ctx context.Context, id string) (*profiles.App, error) {
 	return a, nil
 }
 
+// AppBySDKKey returns the app whose public SDK key is key.
+func (s *Store) AppBySDKKey(ctx context.Context, key string) (*profiles.App, error) {
+	a, err := scanApp(s.queryRow(ctx, "SELECT "+appCols+" FROM apps WHERE sdk_key = ?", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: app with that sdk key: %w", profiles.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: app by sdk key: %w", err)
+	}
+	return a, nil
+}
+
 // ListApps returns every app ordered by id.
 func (s *Store) ListApps(ctx context.Context) ([]*profiles.App, error) {
 	rows, err := s.query(ctx, "SELECT "+appCols+" FROM apps ORDER BY id")

@@ -511,6 +511,12 @@ func testApps(t *testing.T, s *store.Store) {
 	if string(got.Sealed) != string(sealed) || !got.Kinds.APNs || got.Kinds.FCM || !got.UpdatedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("app = %+v", got)
 	}
+	if byKey, err := s.AppBySDKKey(ctx(t), "sdk-1"); err != nil || byKey.ID != "my-ios" {
+		t.Fatalf("AppBySDKKey(sdk-1) = %+v, %v", byKey, err)
+	}
+	if _, err := s.AppBySDKKey(ctx(t), "sdk-unknown"); !errors.Is(err, profiles.ErrNotFound) {
+		t.Fatalf("AppBySDKKey(unknown) = %v, want ErrNotFound", err)
+	}
 	// upsert keeps the SDK key and creation time
 	if err := s.UpsertApp(ctx(t), &profiles.App{ID: "my-ios", Name: "Renamed", Platform: "ios", SDKKey: "other", Source: "config", CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
