@@ -21,6 +21,21 @@ type actionFields struct {
 	ExceptionEvents []string   `json:"exception_events"`
 	WindowStart     *time.Time `json:"window_start"`
 	WindowEnd       *time.Time `json:"window_end"`
+	// TriggerType is custom_event (the default, and the only trigger of
+	// server-side sends) or, for in-app messages the SDK shows,
+	// session_start, purchase (of ProductID, or any) or push_click (on a
+	// push of PushCampaignID, or any).
+	TriggerType    string `json:"trigger_type"`
+	ProductID      string `json:"product_id"`
+	PushCampaignID string `json:"push_campaign_id"`
+}
+
+// triggerType is the trigger, custom_event when not given.
+func (f actionFields) triggerType() string {
+	if f.TriggerType == "" {
+		return TriggerCustomEvent
+	}
+	return f.TriggerType
 }
 
 // PropertyFilter narrows the events that trigger an action-based campaign
@@ -91,14 +106,23 @@ func (d delay) due(eventAt time.Time, loc *time.Location) time.Time {
 }
 
 // validateAction checks an action_based schedule's fields.
-func validateAction(raw json.RawMessage, ps *problems) {
+func validateAction(raw json.RawMessage, inApp bool, ps *problems) {
 	var f actionFields
 	if err := json.Unmarshal(raw, &f); err != nil {
 		ps.add("schedule", "%v", err)
 		return
 	}
-	if strings.TrimSpace(f.EventName) == "" {
-		ps.add("schedule.event_name", "required: the custom event that triggers the campaign")
+	switch f.triggerType() {
+	case TriggerCustomEvent:
+		if strings.TrimSpace(f.EventName) == "" {
+			ps.add("schedule.event_name", "required: the custom event that triggers the campaign")
+		}
+	case TriggerSessionStart, TriggerPurchase, TriggerPushClick:
+		if !inApp {
+			ps.add("schedule.trigger_type", "%s triggers in-app messages (the SDK watches for it); server-side sends trigger on custom_event", f.TriggerType)
+		}
+	default:
+		ps.add("schedule.trigger_type", "want custom_event, session_start, purchase or push_click, got %q", f.TriggerType)
 	}
 	for i, pf := range f.PropertyFilters {
 		path := fmt.Sprintf("schedule.property_filters[%d]", i)

@@ -90,7 +90,7 @@ func TestValidateAction(t *testing.T) {
 	var ps problems
 	validateAction(json.RawMessage(`{"type":"action_based","delay":"soon","property_filters":[{"comparison":"like"},
 		{"property":"p","comparison":"greater_than","value":"x"}],"exception_events":[""],
-		"window_start":"2026-05-02T00:00:00Z","window_end":"2026-05-01T00:00:00Z"}`), &ps)
+		"window_start":"2026-05-02T00:00:00Z","window_end":"2026-05-01T00:00:00Z"}`), false, &ps)
 	err := ps.err()
 	for _, field := range []string{"schedule.event_name", "schedule.delay", "schedule.property_filters[0].property",
 		"schedule.property_filters[0].comparison", "schedule.property_filters[1].value", "schedule.exception_events[0]", "schedule.window_end"} {
@@ -99,7 +99,7 @@ func TestValidateAction(t *testing.T) {
 		}
 	}
 	ps = problems{}
-	validateAction(json.RawMessage(`{"type":"action_based","event_name":"x","delay":"next day at 09:00"}`), &ps)
+	validateAction(json.RawMessage(`{"type":"action_based","event_name":"x","delay":"next day at 09:00"}`), false, &ps)
 	if err := ps.err(); err != nil {
 		t.Fatalf("valid action schedule refused: %v", err)
 	}
@@ -173,7 +173,7 @@ func TestUnknownScheduleFields(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ps problems
-		validateSchedule(s, &ps)
+		validateSchedule(s, false, &ps)
 		if err := ps.err(); err == nil || !strings.Contains(err.Error(), field+": unknown field") {
 			t.Errorf("%s: %v, want %s refused", raw, err, field)
 		}

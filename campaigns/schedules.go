@@ -50,7 +50,7 @@ func (f scheduleFields) recurrence() (*scheduler.Recurrence, error) {
 }
 
 // validateSchedule checks the fields of a scheduled or recurring schedule.
-func validateSchedule(s Schedule, ps *problems) {
+func validateSchedule(s Schedule, inApp bool, ps *problems) {
 	f, err := s.fields()
 	if err != nil {
 		ps.add("schedule", "%v", err)
@@ -59,7 +59,7 @@ func validateSchedule(s Schedule, ps *problems) {
 	unknownScheduleFields(s, ps)
 	switch f.Type {
 	case ScheduleActionBased:
-		validateAction(s.Raw, ps)
+		validateAction(s.Raw, inApp, ps)
 	case ScheduleScheduled:
 		if f.InLocalTime {
 			// The wall time; whether it has passed everywhere is checked at launch.
@@ -231,7 +231,8 @@ var scheduleKeys = map[string][]string{
 	ScheduleAPITriggered: {"type"},
 	ScheduleScheduled:    {"type", "time", "in_local_time", "passed_zones"},
 	ScheduleRecurring:    {"type", "cron", "time_zone", "in_local_time", "starts_at", "ends_at"},
-	ScheduleActionBased:  {"type", "event_name", "property_filters", "delay", "exception_events", "window_start", "window_end"},
+	ScheduleActionBased: {"type", "event_name", "property_filters", "delay", "exception_events", "window_start", "window_end",
+		"trigger_type", "product_id", "push_campaign_id"},
 }
 
 // unknownScheduleFields refuses fields a schedule type does not take (a

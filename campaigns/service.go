@@ -60,11 +60,12 @@ func (s *Service) definition(ctx context.Context, in *Input) (string, Definition
 		d.Schedule = *in.Schedule
 		switch in.Schedule.Type {
 		case ScheduleImmediate, ScheduleScheduled, ScheduleRecurring, ScheduleActionBased, ScheduleAPITriggered:
-			validateSchedule(*in.Schedule, &ps)
+			validateSchedule(*in.Schedule, hasInApp(in), &ps)
 		default:
 			ps.add("schedule.type", "want immediate, scheduled, recurring, action_based or api_triggered, got %q", in.Schedule.Type)
 		}
 	}
+	validateInAppCampaign(d, &ps)
 	return in.Name, d, ps.err()
 }
 
@@ -227,4 +228,17 @@ func (s *Service) Stop(ctx context.Context, id string) error {
 		return err
 	}
 	return s.st.SetDispatchStatus(ctx, id, "", DispatchStopped, []string{DispatchScheduled, DispatchRunning, DispatchPaused}, now)
+}
+
+// hasInApp reports whether an input holds an in-app message.
+func hasInApp(in *Input) bool {
+	if _, ok := in.Messages[InAppMessage]; ok {
+		return true
+	}
+	for _, v := range in.Variants {
+		if _, ok := v.Messages[InAppMessage]; ok {
+			return true
+		}
+	}
+	return false
 }

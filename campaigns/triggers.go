@@ -131,6 +131,9 @@ func (tr *Triggers) active(ctx context.Context) ([]*action, []*convCampaign, err
 		if c.Status != StatusActive && c.Status != StatusPaused || c.Definition.Schedule.Type != ScheduleActionBased {
 			continue
 		}
+		if _, inApp := c.Definition.Messages[InAppMessage]; inApp {
+			continue // the SDK shows it on its trigger: no server-side send
+		}
 		var f actionFields
 		if err := json.Unmarshal(c.Definition.Schedule.Raw, &f); err != nil {
 			tr.opts.Logger.Warn("action-based campaign with an unreadable schedule", "campaign", c.ID, "err", err)

@@ -28,6 +28,9 @@ const (
 	AndroidPush = "android_push"
 	WebPush     = "web_push"
 	ContentCard = "content_card"
+	// InAppMessage is shown by the SDK when its trigger happens; the
+	// campaign's action_based schedule names the trigger.
+	InAppMessage = "in_app_message"
 )
 
 // Campaign is a campaign as stored. Definition holds what is versioned.
