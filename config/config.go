@@ -19,6 +19,7 @@ type Config struct {
 	Queue     Queue     `yaml:"queue"`
 	Delivery  Delivery  `yaml:"delivery"`
 	Scheduler Scheduler `yaml:"scheduler"`
+	SDK       SDK       `yaml:"sdk"`
 	// FrequencyCapping rules hold for every campaign that does not override
 	// them (override_frequency_capping). Default: none.
 	FrequencyCapping []FrequencyCap `yaml:"frequency_capping"`
@@ -237,6 +238,13 @@ type Scheduler struct {
 	TimeZone string `yaml:"time_zone"`
 }
 
+// SDK configures what the SDK endpoints tell and give the app SDKs.
+type SDK struct {
+	// InAppMinInterval is the shortest time between two in-app messages an
+	// SDK shows (sent to it as configuration). Default: 30s.
+	InAppMinInterval time.Duration `yaml:"in_app_min_interval"`
+}
+
 // FrequencyCap is a global frequency capping rule: at most Limit push
 // messages on Channel per Window. Content cards are exempt.
 type FrequencyCap struct {
@@ -417,6 +425,7 @@ func Default() Config {
 		Queue:     Queue{Name: "herald", Concurrency: 20, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
 		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Scheduler: Scheduler{Tick: time.Second, Grace: time.Hour, TimeZone: "UTC"},
+		SDK:       SDK{InAppMinInterval: 30 * time.Second},
 		Ops:       Ops{Addr: "127.0.0.1:9091"},
 		Templates: Templates{ConnectedContent: ConnectedContent{Timeout: 2 * time.Second, MaxBodyBytes: 1 << 20, CacheMaxAge: 5 * time.Minute}},
 		Providers: Providers{

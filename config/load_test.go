@@ -75,6 +75,7 @@ func TestLoadFull(t *testing.T) {
 		Queue:            Queue{Name: "herald-prod", Concurrency: 100, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
 		Delivery:         Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Scheduler:        Scheduler{Tick: 2 * time.Second, Grace: 30 * time.Minute, TimeZone: "America/New_York"},
+		SDK:              SDK{InAppMinInterval: 45 * time.Second},
 		FrequencyCapping: []FrequencyCap{{Channel: "any", Limit: 3, Window: "1d"}, {Channel: "web_push", Limit: 1, Window: "12h"}},
 		Ops:              Ops{Addr: "0.0.0.0:9100", Pprof: true},
 		Apps: []App{

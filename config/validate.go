@@ -30,6 +30,9 @@ func (c *Config) Validate() error {
 	v.delivery()
 	v.scheduler()
 	v.frequencyCapping()
+	if d := v.cfg.SDK.InAppMinInterval; d < 0 || d > 24*time.Hour {
+		v.add("sdk.in_app_min_interval", "must be between 0s and 24h, got %s", d)
+	}
 	v.apps()
 	if c.Lifecycle.DrainTimeout <= 0 {
 		v.add("lifecycle.drain_timeout", "must be positive")
