@@ -17,13 +17,21 @@ type appView struct {
 	SDKKey      string                   `json:"sdk_key"`
 	Source      string                   `json:"source"`
 	Credentials profiles.CredentialKinds `json:"credentials"`
+	SDKAuth     sdkAuthView              `json:"sdk_auth"`
 	CreatedAt   string                   `json:"created_at"`
 	UpdatedAt   string                   `json:"updated_at"`
 }
 
+// sdkAuthView is an app's SDK authentication without its key.
+type sdkAuthView struct {
+	Mode      string `json:"mode"`
+	Algorithm string `json:"algorithm"`
+}
+
 func viewApp(a *profiles.App) appView {
 	return appView{ID: a.ID, Name: a.Name, Platform: a.Platform, SDKKey: a.SDKKey, Source: a.Source,
-		Credentials: a.Kinds, CreatedAt: a.CreatedAt.Format(time.RFC3339), UpdatedAt: a.UpdatedAt.Format(time.RFC3339)}
+		Credentials: a.Kinds, SDKAuth: sdkAuthView{Mode: string(a.SDKAuth.Mode), Algorithm: a.SDKAuth.Algorithm},
+		CreatedAt: a.CreatedAt.Format(time.RFC3339), UpdatedAt: a.UpdatedAt.Format(time.RFC3339)}
 }
 
 // decodeManage decodes a management request body strictly.
@@ -87,6 +95,22 @@ func (s *Server) setCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := s.deps.Apps.SetCredentials(r.Context(), r.PathValue("id"), &c)
+	if err != nil {
+		s.writeRequestError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewApp(a))
+}
+
+// setSDKAuth is PUT /manage/apps/{id}/sdk_auth {mode, algorithm, secret |
+// public_key}; it answers the app, never the secret.
+func (s *Server) setSDKAuth(w http.ResponseWriter, r *http.Request) {
+	var in profiles.SDKAuthSettings
+	if err := decodeManage(r, &in); err != nil {
+		s.writeRequestError(w, r, err)
+		return
+	}
+	a, err := s.deps.Apps.SetSDKAuth(r.Context(), r.PathValue("id"), &in)
 	if err != nil {
 		s.writeRequestError(w, r, err)
 		return

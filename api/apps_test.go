@@ -144,3 +144,116 @@ func TestAppsManagement(t *testing.T) {
 		}
 	})
 }
+
+func rsaPublicPEM(t *testing.T) string {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// TestAppsSDKAuth: PUT /manage/apps/{id}/sdk_auth sets the mode and key, names
+// the field of bad input, never returns the secret, and seals it at rest.
+func TestAppsSDKAuth(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		if r := e.do("POST", "/manage/apps", `{"id":"web-a","name":"Web","platform":"web"}`); r.status != 201 {
+			t.Fatal(r.status, string(r.body))
+		}
+		r := e.do("GET", "/manage/apps/web-a", nil)
+		if auth := r.json(t)["sdk_auth"].(map[string]any); auth["mode"] != "disabled" || auth["algorithm"] != "" {
+			t.Fatalf("a new app's sdk_auth = %v, want disabled", auth)
+		}
+
+		const secret = "a-shared-secret-of-at-least-32-bytes!!"
+		r = e.do("PUT", "/manage/apps/web-a/sdk_auth", map[string]any{"mode": "required", "algorithm": "HS256", "secret": secret})
+		if r.status != 200 {
+			t.Fatalf("set HS256: %d %s", r.status, r.body)
+		}
+		if auth := r.json(t)["sdk_auth"].(map[string]any); auth["mode"] != "required" || auth["algorithm"] != "HS256" {
+			t.Fatalf("sdk_auth = %v", auth)
+		}
+		for _, path := range []string{"/manage/apps", "/manage/apps/web-a"} {
+			if r := e.do("GET", path, nil); r.status != 200 || strings.Contains(string(r.body), secret) || !strings.Contains(string(r.body), `"mode":"required"`) {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+		}
+		stored, err := e.store.GetApp(context.Background(), "web-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stored.SDKAuth.SealedSecret) == 0 || bytes.Contains(stored.SDKAuth.SealedSecret, []byte(secret)) {
+			t.Fatalf("the secret is not sealed at rest: %q", stored.SDKAuth.SealedSecret)
+		}
+
+		// a mode change alone keeps the key of the same algorithm
+		r = e.do("PUT", "/manage/apps/web-a/sdk_auth", map[string]any{"mode": "optional", "algorithm": "HS256"})
+		if r.status != 200 {
+			t.Fatalf("mode only: %d %s", r.status, r.body)
+		}
+		if again, _ := e.store.GetApp(context.Background(), "web-a"); string(again.SDKAuth.SealedSecret) != string(stored.SDKAuth.SealedSecret) || again.SDKAuth.Mode != "optional" {
+			t.Fatalf("mode change lost the secret: %+v", again.SDKAuth)
+		}
+
+		pub := rsaPublicPEM(t)
+		r = e.do("PUT", "/manage/apps/web-a/sdk_auth", map[string]any{"mode": "required", "algorithm": "RS256", "public_key": pub})
+		if r.status != 200 || r.json(t)["sdk_auth"].(map[string]any)["algorithm"] != "RS256" {
+			t.Fatalf("set RS256: %d %s", r.status, r.body)
+		}
+		if got, _ := e.store.GetApp(context.Background(), "web-a"); got.SDKAuth.SealedSecret != nil || !strings.Contains(got.SDKAuth.PublicKey, "BEGIN PUBLIC KEY") {
+			t.Fatalf("RS256 stored as %+v", got.SDKAuth)
+		}
+
+		bad := []struct {
+			body          any
+			field, reason string
+		}{
+			{map[string]any{"algorithm": "HS256", "secret": secret}, "mode", "required"},
+			{map[string]any{"mode": "on"}, "mode", "disabled, optional or required"},
+			{map[string]any{"mode": "required"}, "algorithm", "required in mode required"},
+			{map[string]any{"mode": "required", "algorithm": "none"}, "algorithm", "HS256 or RS256"},
+			{map[string]any{"mode": "required", "algorithm": "ES256"}, "algorithm", "HS256 or RS256"},
+			{map[string]any{"mode": "required", "algorithm": "HS256", "secret": "short"}, "secret", "at least 32 bytes"},
+			{map[string]any{"mode": "required", "algorithm": "HS256"}, "secret", "required for HS256"},
+			{map[string]any{"mode": "required", "algorithm": "HS256", "secret": secret, "public_key": pub}, "public_key", "not a public key"},
+			{map[string]any{"mode": "required", "algorithm": "RS256", "public_key": "nope"}, "public_key", "no PEM block"},
+			{map[string]any{"mode": "required", "algorithm": "RS256", "public_key": p8Key(t)}, "public_key", "private key"},
+			{map[string]any{"mode": "required", "algorithm": "RS256", "secret": secret}, "secret", "not a secret"},
+			{map[string]any{"mode": "disabled", "secret": secret}, "algorithm", "required with a key"},
+		}
+		for _, b := range bad {
+			r := e.do("PUT", "/manage/apps/web-a/sdk_auth", b.body)
+			if r.status != 400 || !strings.Contains(string(r.body), `"field":"`+b.field+`"`) || !strings.Contains(string(r.body), b.reason) {
+				t.Errorf("%v: %d %s, want 400 naming %s (%s)", b.body, r.status, r.body, b.field, b.reason)
+			}
+			if strings.Contains(string(r.body), secret) {
+				t.Errorf("%v: the answer echoes the secret: %s", b.body, r.body)
+			}
+		}
+		if r := e.do("PUT", "/manage/apps/web-a/sdk_auth", `{"mode":"required","algorithm":"HS256","secret":"`+secret+`","kid":"x"}`); r.status != 400 || !strings.Contains(string(r.body), "kid") {
+			t.Errorf("unknown field: %d %s", r.status, r.body)
+		}
+		if r := e.do("PUT", "/manage/apps/missing/sdk_auth", map[string]any{"mode": "disabled"}); r.status != 404 {
+			t.Errorf("missing app: %d %s", r.status, r.body)
+		}
+		trackOnly := e.key("track-only", "users.track")
+		if r := e.do("PUT", "/manage/apps/web-a/sdk_auth", map[string]any{"mode": "disabled"}, "Authorization", "Bearer "+trackOnly); r.status != 403 {
+			t.Errorf("without the manage scope: %d %s", r.status, r.body)
+		}
+
+		// disabled without a key clears it
+		r = e.do("PUT", "/manage/apps/web-a/sdk_auth", map[string]any{"mode": "disabled"})
+		if r.status != 200 {
+			t.Fatalf("disable: %d %s", r.status, r.body)
+		}
+		if got, _ := e.store.GetApp(context.Background(), "web-a"); got.SDKAuth.Mode != "disabled" || got.SDKAuth.Algorithm != "" || got.SDKAuth.PublicKey != "" {
+			t.Fatalf("disabled app keeps %+v", got.SDKAuth)
+		}
+	})
+}

@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	s.handle("GET /manage/apps", endpoint{scope: "manage", class: classDefault}, s.listApps)
 	s.handle("GET /manage/apps/{id}", endpoint{scope: "manage", class: classDefault}, s.getApp)
 	s.handle("PUT /manage/apps/{id}/credentials", endpoint{scope: "manage", class: classDefault}, s.setCredentials)
+	s.handle("PUT /manage/apps/{id}/sdk_auth", endpoint{scope: "manage", class: classDefault}, s.setSDKAuth)
 
 	if s.deps.Audiences != nil {
 		manage := endpoint{scope: "manage", class: classDefault}

@@ -357,6 +357,27 @@ type App struct {
 	APNs     *APNs    `yaml:"apns"`
 	FCM      *FCM     `yaml:"fcm"`
 	WebPush  *WebPush `yaml:"webpush"`
+	// SDKAuth declares the app's SDK authentication (docs/sdk-auth.md).
+	// Default: none, and the settings made through the API are kept.
+	SDKAuth *SDKAuth `yaml:"sdk_auth"`
+}
+
+// SDKAuth is an app's SDK authentication: SDK requests carry a JWT naming the
+// user, signed by the customer's backend with the HS256 secret or the RSA key
+// whose public half is given here.
+type SDKAuth struct {
+	// Mode is disabled, optional (a token sent must be valid and for the
+	// request's user) or required (every request for an identified user
+	// carries one). Required.
+	Mode string `yaml:"mode"`
+	// Algorithm is HS256 (with SecretFile) or RS256 (with PublicKeyFile).
+	// Required unless Mode is disabled.
+	Algorithm string `yaml:"algorithm"`
+	// SecretFile holds the HS256 shared secret, at least 32 bytes (surrounding
+	// whitespace is trimmed); it is sealed with the encryption key. Default: none.
+	SecretFile string `yaml:"secret_file"`
+	// PublicKeyFile holds the RS256 public key in PEM. Default: none.
+	PublicKeyFile string `yaml:"public_key_file"`
 }
 
 // APNs credentials: either token auth (KeyFile, KeyID, TeamID) or certificate auth

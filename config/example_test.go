@@ -164,6 +164,9 @@ func TestExampleApps(t *testing.T) {
 		if app.WebPush != nil {
 			files = append(files, app.WebPush.VAPIDPrivateKeyFile)
 		}
+		if a := app.SDKAuth; a != nil {
+			files = append(files, a.SecretFile, a.PublicKeyFile)
+		}
 		for _, f := range files {
 			if f == "" {
 				continue
@@ -172,7 +175,8 @@ func TestExampleApps(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, []byte("dummy"), 0o600); err != nil {
+			// long enough for an SDK auth secret
+			if err := os.WriteFile(p, []byte("dummy-dummy-dummy-dummy-dummy-dummy"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -183,8 +187,9 @@ func TestExampleApps(t *testing.T) {
 		t.Errorf("the apps example does not validate:\n%v", err)
 	}
 
-	// every key of an app and of its credentials is shown (certificate auth as a comment)
-	for _, typ := range []reflect.Type{reflect.TypeOf(App{}), reflect.TypeOf(APNs{}), reflect.TypeOf(FCM{}), reflect.TypeOf(WebPush{})} {
+	// every key of an app, of its credentials and of its sdk_auth is shown
+	// (certificate auth and RS256 as comments)
+	for _, typ := range []reflect.Type{reflect.TypeOf(App{}), reflect.TypeOf(APNs{}), reflect.TypeOf(FCM{}), reflect.TypeOf(WebPush{}), reflect.TypeOf(SDKAuth{})} {
 		for key := range yamlFields(typ) {
 			re := regexp.MustCompile(`(?m)^[#\s-]*` + regexp.QuoteMeta(key) + `:`)
 			if !re.MatchString(text) {

@@ -193,15 +193,16 @@ func (v *validator) security() {
 		}
 	}
 	if v.appsHaveCredentials() && s.EncryptionKey == "" && s.EncryptionKeyFile == "" {
-		v.add("security.encryption_key", "required when apps declare credentials (32 random bytes, base64; `openssl rand -base64 32`)")
+		v.add("security.encryption_key", "required when apps declare credentials or an sdk_auth secret_file (32 random bytes, base64; `openssl rand -base64 32`)")
 	}
 }
 
-// appsHaveCredentials reports whether any declared app carries credentials, which
-// are sealed with the encryption key; an app without credentials needs no key.
+// appsHaveCredentials reports whether any declared app carries credentials or
+// an SDK auth secret, which are sealed with the encryption key; an app without
+// them needs no key.
 func (v *validator) appsHaveCredentials() bool {
 	for _, app := range v.cfg.Apps {
-		if app.APNs != nil || app.FCM != nil || app.WebPush != nil {
+		if app.APNs != nil || app.FCM != nil || app.WebPush != nil || (app.SDKAuth != nil && app.SDKAuth.SecretFile != "") {
 			return true
 		}
 	}
@@ -435,6 +436,48 @@ func (v *validator) apps() {
 				v.add(p+".webpush.subject", "give the bare address without mailto: (the library adds it)")
 			}
 		}
+		if app.SDKAuth != nil {
+			v.sdkAuth(p+".sdk_auth", app.SDKAuth)
+		}
+	}
+}
+
+// minSDKSecretBytes is the shortest HS256 secret (sdkauth.MinSecretBytes).
+const minSDKSecretBytes = 32
+
+func (v *validator) sdkAuth(p string, a *SDKAuth) {
+	v.oneOf(p+".mode", a.Mode, "disabled", "optional", "required")
+	switch a.Algorithm {
+	case "":
+		if a.SecretFile != "" || a.PublicKeyFile != "" {
+			v.add(p+".algorithm", "required with a key: HS256 (secret_file) or RS256 (public_key_file)")
+		} else if a.Mode == "optional" || a.Mode == "required" {
+			v.add(p+".algorithm", "required in mode %s: HS256 (secret_file) or RS256 (public_key_file)", a.Mode)
+		}
+	case "HS256":
+		if a.PublicKeyFile != "" {
+			v.add(p+".public_key_file", "HS256 takes a secret_file, not a public key")
+		}
+		if a.SecretFile == "" {
+			v.add(p+".secret_file", "required for HS256")
+			break
+		}
+		data, err := os.ReadFile(v.cfg.Path(a.SecretFile))
+		if err != nil {
+			v.add(p+".secret_file", "%v", err)
+		} else if n := len(strings.TrimSpace(string(data))); n < minSDKSecretBytes {
+			v.add(p+".secret_file", "the secret must be at least %d bytes, the file holds %d (`openssl rand -base64 48`)", minSDKSecretBytes, n)
+		}
+	case "RS256":
+		if a.SecretFile != "" {
+			v.add(p+".secret_file", "RS256 takes a public_key_file, not a secret")
+		}
+		if a.PublicKeyFile == "" {
+			v.add(p+".public_key_file", "required for RS256 (the PEM of the RSA public key)")
+		}
+		v.fileExists(p+".public_key_file", a.PublicKeyFile)
+	default:
+		v.add(p+".algorithm", "%q is not one of HS256, RS256", a.Algorithm)
 	}
 }
 

@@ -105,8 +105,19 @@ func TestEncryptionKeyRequiredOnlyWithCredentials(t *testing.T) {
 	}
 	cfg.Apps[0].APNs = &APNs{CertificateFile: "apns.p12", Topic: "com.example.app"}
 	cfg.SetDir("testdata/secrets")
+	const want = "security.encryption_key: required when apps declare credentials or an sdk_auth secret_file (32 random bytes, base64; `openssl rand -base64 32`)"
 	err := cfg.Validate()
-	if err == nil || err.Error() != "security.encryption_key: required when apps declare credentials (32 random bytes, base64; `openssl rand -base64 32`)" {
+	if err == nil || err.Error() != want {
 		t.Errorf("an app with credentials, no key: %v", err)
+	}
+	// SDK auth: an RS256 public key is not sealed, an HS256 secret is
+	cfg.Apps[0].APNs = nil
+	cfg.Apps[1].SDKAuth = &SDKAuth{Mode: "required", Algorithm: "RS256", PublicKeyFile: "sdk_auth_public.pem"}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("an app with an RS256 sdk_auth, no key: %v", err)
+	}
+	cfg.Apps[1].SDKAuth = &SDKAuth{Mode: "required", Algorithm: "HS256", SecretFile: "sdk_auth.secret"}
+	if err := cfg.Validate(); err == nil || err.Error() != want {
+		t.Errorf("an app with an HS256 sdk_auth, no key: %v", err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
+	"github.com/herald-oss/herald/sdkauth"
 	"github.com/herald-oss/herald/seal"
 	"github.com/herald-oss/herald/store"
 )
@@ -133,14 +134,39 @@ func declareApps(ctx context.Context, cfg *config.Config, apps *profiles.AppServ
 	var errs []error
 	for i, a := range cfg.Apps {
 		creds, err := appCredentials(cfg, a)
+		var auth *profiles.SDKAuthSettings
 		if err == nil {
-			err = apps.Declare(ctx, a.ID, a.Name, a.Platform, creds)
+			auth, err = appSDKAuth(cfg, a)
+		}
+		if err == nil {
+			err = apps.DeclareApp(ctx, profiles.AppDeclaration{ID: a.ID, Name: a.Name, Platform: a.Platform, Credentials: creds, SDKAuth: auth})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("apps[%d] (%s): %w", i, a.ID, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// appSDKAuth reads an app's declared SDK authentication key; nil when the app
+// declares none.
+func appSDKAuth(cfg *config.Config, a config.App) (*profiles.SDKAuthSettings, error) {
+	if a.SDKAuth == nil {
+		return nil, nil
+	}
+	in := &profiles.SDKAuthSettings{Mode: sdkauth.Mode(a.SDKAuth.Mode), Algorithm: a.SDKAuth.Algorithm}
+	var err error
+	if in.Secret, err = readSecret(cfg, "", a.SDKAuth.SecretFile); err != nil {
+		return nil, fmt.Errorf("sdk_auth.secret_file: %w", err)
+	}
+	if a.SDKAuth.PublicKeyFile != "" {
+		b, err := os.ReadFile(cfg.Path(a.SDKAuth.PublicKeyFile))
+		if err != nil {
+			return nil, fmt.Errorf("sdk_auth.public_key_file: %w", err)
+		}
+		in.PublicKey = string(b)
+	}
+	return in, nil
 }
 
 func appCredentials(cfg *config.Config, a config.App) (*profiles.Credentials, error) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/herald-oss/herald/sdkauth"
 )
 
 // App is an app users have devices in. It owns the provider credentials for its
@@ -30,8 +32,10 @@ type App struct {
 	// Source is "config" for apps declared in the config file, "api" otherwise.
 	Source string
 	// Sealed holds the encrypted Credentials JSON; nil when none are set.
-	Sealed    []byte
-	Kinds     CredentialKinds
+	Sealed []byte
+	Kinds  CredentialKinds
+	// SDKAuth is the app's SDK authentication (mode disabled by default).
+	SDKAuth   SDKAuth
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -41,6 +45,77 @@ type CredentialKinds struct {
 	APNs    bool `json:"apns"`
 	FCM     bool `json:"fcm"`
 	WebPush bool `json:"webpush"`
+}
+
+// SDKAuth is how an app's SDK requests prove which user they act for: a JWT
+// signed by the customer's backend (package sdkauth), checked against the key
+// kept here.
+type SDKAuth struct {
+	Mode sdkauth.Mode
+	// Algorithm is sdkauth.HS256 or sdkauth.RS256; "" when no key is set.
+	Algorithm string
+	// SealedSecret is the HS256 secret, sealed like the credentials (with its
+	// own associated data); nil for RS256.
+	SealedSecret []byte
+	// PublicKey is the RS256 public key in PEM; "" for HS256.
+	PublicKey string
+}
+
+// SDKAuthSettings are SDK authentication settings as an operator gives them:
+// the HS256 secret in clear, before it is sealed.
+type SDKAuthSettings struct {
+	Mode      sdkauth.Mode `json:"mode"`
+	Algorithm string       `json:"algorithm,omitempty"`
+	Secret    string       `json:"secret,omitempty"`
+	PublicKey string       `json:"public_key,omitempty"`
+}
+
+// Validate checks the settings; keep is the algorithm of the key already
+// stored ("" for none), which settings without a key keep using. Keys are
+// parsed, so a bad one fails here and not at the first request.
+func (in *SDKAuthSettings) Validate(keep string) error {
+	var errs []error
+	if in.Mode == "" {
+		errs = append(errs, fieldErr("mode", "required: disabled, optional or required"))
+	} else if !in.Mode.Valid() {
+		errs = append(errs, fieldErr("mode", "must be disabled, optional or required"))
+	}
+	keyGiven := in.Secret != "" || in.PublicKey != ""
+	switch in.Algorithm {
+	case "":
+		if keyGiven {
+			errs = append(errs, fieldErr("algorithm", "required with a key: HS256 (secret) or RS256 (public_key)"))
+		} else if in.Mode == sdkauth.Optional || in.Mode == sdkauth.Required {
+			errs = append(errs, fieldErr("algorithm", "required in mode %s: HS256 (secret) or RS256 (public_key)", in.Mode))
+		}
+	case sdkauth.HS256:
+		if in.PublicKey != "" {
+			errs = append(errs, fieldErr("public_key", "HS256 takes a secret, not a public key"))
+		}
+		switch {
+		case in.Secret != "":
+			if _, err := sdkauth.NewHS256([]byte(in.Secret)); err != nil {
+				errs = append(errs, fieldErr("secret", "%v", err))
+			}
+		case keep != sdkauth.HS256:
+			errs = append(errs, fieldErr("secret", "required for HS256 (at least %d bytes; e.g. `openssl rand -base64 48`)", sdkauth.MinSecretBytes))
+		}
+	case sdkauth.RS256:
+		if in.Secret != "" {
+			errs = append(errs, fieldErr("secret", "RS256 takes a public_key, not a secret"))
+		}
+		switch {
+		case in.PublicKey != "":
+			if _, err := sdkauth.NewRS256([]byte(in.PublicKey)); err != nil {
+				errs = append(errs, fieldErr("public_key", "%v", err))
+			}
+		case keep != sdkauth.RS256:
+			errs = append(errs, fieldErr("public_key", "required for RS256: the PEM of the RSA public key (at least %d bits)", sdkauth.MinRSABits))
+		}
+	default:
+		errs = append(errs, fieldErr("algorithm", "must be HS256 or RS256"))
+	}
+	return errors.Join(errs...)
 }
 
 // Credentials are an app's provider secrets. At most one kind matches the platform.

@@ -336,3 +336,52 @@ func TestValidateApp(t *testing.T) {
 		}
 	}
 }
+
+func TestSDKAuthSettingsValidate(t *testing.T) {
+	t.Parallel()
+	k := keys(t)
+	block, _ := pem.Decode([]byte(k.rsaPKCS8))
+	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.(*rsa.PrivateKey).PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	secret := strings.Repeat("s", 32)
+	cases := []struct {
+		name string
+		in   SDKAuthSettings
+		keep string
+		want []string // field paths; none: valid
+	}{
+		{"disabled", SDKAuthSettings{Mode: "disabled"}, "", nil},
+		{"disabled with a staged key", SDKAuthSettings{Mode: "disabled", Algorithm: "HS256", Secret: secret}, "", nil},
+		{"hs256", SDKAuthSettings{Mode: "required", Algorithm: "HS256", Secret: secret}, "", nil},
+		{"rs256", SDKAuthSettings{Mode: "optional", Algorithm: "RS256", PublicKey: pub}, "", nil},
+		{"mode only, key kept", SDKAuthSettings{Mode: "required", Algorithm: "HS256"}, "HS256", nil},
+		{"mode only, other key kept", SDKAuthSettings{Mode: "required", Algorithm: "RS256"}, "HS256", []string{"public_key"}},
+		{"no mode", SDKAuthSettings{Algorithm: "HS256", Secret: secret}, "", []string{"mode"}},
+		{"bad mode", SDKAuthSettings{Mode: "strict"}, "", []string{"mode"}},
+		{"required without algorithm", SDKAuthSettings{Mode: "required"}, "", []string{"algorithm"}},
+		{"key without algorithm", SDKAuthSettings{Mode: "disabled", PublicKey: pub}, "", []string{"algorithm"}},
+		{"alg none", SDKAuthSettings{Mode: "required", Algorithm: "none"}, "", []string{"algorithm"}},
+		{"lowercase alg", SDKAuthSettings{Mode: "required", Algorithm: "hs256", Secret: secret}, "", []string{"algorithm"}},
+		{"short secret", SDKAuthSettings{Mode: "required", Algorithm: "HS256", Secret: "short"}, "", []string{"secret"}},
+		{"hs256 with public key", SDKAuthSettings{Mode: "required", Algorithm: "HS256", PublicKey: pub}, "", []string{"public_key", "secret"}},
+		{"rs256 with secret", SDKAuthSettings{Mode: "required", Algorithm: "RS256", Secret: secret, PublicKey: pub}, "", []string{"secret"}},
+		{"rs256 private key", SDKAuthSettings{Mode: "required", Algorithm: "RS256", PublicKey: k.rsaPKCS8}, "", []string{"public_key"}},
+		{"rs256 EC key", SDKAuthSettings{Mode: "required", Algorithm: "RS256", PublicKey: k.certPEM}, "", []string{"public_key"}},
+	}
+	for _, c := range cases {
+		err := c.in.Validate(c.keep)
+		if got := fieldPaths(err); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: fields %v (%v), want %v", c.name, got, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: the error leaks the secret: %v", c.name, err)
+		}
+	}
+}

@@ -8,26 +8,40 @@ import (
 	"time"
 
 	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/sdkauth"
 )
 
-const appCols = "id, name, platform, sdk_key, source, credentials, has_apns, has_fcm, has_webpush, created_at, updated_at"
+const appCols = "id, name, platform, sdk_key, source, credentials, has_apns, has_fcm, has_webpush, created_at, updated_at, " +
+	"sdk_auth_mode, sdk_auth_algorithm, sdk_auth_secret, sdk_auth_public_key"
 
 func scanApp(r rowScanner) (*profiles.App, error) {
 	var a profiles.App
 	var created, updated int64
-	err := r.Scan(&a.ID, &a.Name, &a.Platform, &a.SDKKey, &a.Source, &a.Sealed, &a.Kinds.APNs, &a.Kinds.FCM, &a.Kinds.WebPush, &created, &updated)
+	var mode string
+	err := r.Scan(&a.ID, &a.Name, &a.Platform, &a.SDKKey, &a.Source, &a.Sealed, &a.Kinds.APNs, &a.Kinds.FCM, &a.Kinds.WebPush, &created, &updated,
+		&mode, &a.SDKAuth.Algorithm, &a.SDKAuth.SealedSecret, &a.SDKAuth.PublicKey)
 	if err != nil {
 		return nil, err
 	}
+	a.SDKAuth.Mode = sdkauth.Mode(mode)
 	a.CreatedAt, a.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	return &a, nil
 }
 
+// sdkAuthMode is the mode stored for a: disabled unless set.
+func sdkAuthMode(a *profiles.App) string {
+	if a.SDKAuth.Mode == "" {
+		return string(sdkauth.Disabled)
+	}
+	return string(a.SDKAuth.Mode)
+}
+
 // CreateApp inserts an app; ErrConflict if the id is taken.
 func (s *Store) CreateApp(ctx context.Context, a *profiles.App) error {
-	_, err := s.exec(ctx, "INSERT INTO apps ("+appCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+	_, err := s.exec(ctx, "INSERT INTO apps ("+appCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		a.ID, a.Name, a.Platform, a.SDKKey, a.Source, a.Sealed, a.Kinds.APNs, a.Kinds.FCM, a.Kinds.WebPush,
-		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli())
+		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(),
+		sdkAuthMode(a), a.SDKAuth.Algorithm, nullBytes(a.SDKAuth.SealedSecret), a.SDKAuth.PublicKey)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: app %q: %w", a.ID, profiles.ErrConflict)
 	}
@@ -39,17 +53,26 @@ func (s *Store) CreateApp(ctx context.Context, a *profiles.App) error {
 
 // UpsertApp creates an app or replaces its name, platform and source, keeping its
 // SDK key and creation time. Credentials are replaced when given; an app declared
-// without credentials keeps those set through the API.
+// without credentials keeps those set through the API. Likewise the SDK
+// authentication settings are replaced when a.SDKAuth.Mode is set and kept
+// otherwise.
 func (s *Store) UpsertApp(ctx context.Context, a *profiles.App) error {
-	_, err := s.exec(ctx, "INSERT INTO apps ("+appCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?) "+
+	declared := a.SDKAuth.Mode != ""
+	_, err := s.exec(ctx, "INSERT INTO apps ("+appCols+") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "+
 		`ON CONFLICT (id) DO UPDATE SET name = excluded.name, platform = excluded.platform, source = excluded.source,
 		 credentials = COALESCE(excluded.credentials, apps.credentials),
 		 has_apns = CASE WHEN excluded.credentials IS NULL THEN apps.has_apns ELSE excluded.has_apns END,
 		 has_fcm = CASE WHEN excluded.credentials IS NULL THEN apps.has_fcm ELSE excluded.has_fcm END,
 		 has_webpush = CASE WHEN excluded.credentials IS NULL THEN apps.has_webpush ELSE excluded.has_webpush END,
+		 sdk_auth_mode = CASE WHEN ? THEN excluded.sdk_auth_mode ELSE apps.sdk_auth_mode END,
+		 sdk_auth_algorithm = CASE WHEN ? THEN excluded.sdk_auth_algorithm ELSE apps.sdk_auth_algorithm END,
+		 sdk_auth_secret = CASE WHEN ? THEN excluded.sdk_auth_secret ELSE apps.sdk_auth_secret END,
+		 sdk_auth_public_key = CASE WHEN ? THEN excluded.sdk_auth_public_key ELSE apps.sdk_auth_public_key END,
 		 updated_at = excluded.updated_at`,
 		a.ID, a.Name, a.Platform, a.SDKKey, a.Source, nullBytes(a.Sealed), a.Kinds.APNs, a.Kinds.FCM, a.Kinds.WebPush,
-		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli())
+		a.CreatedAt.UnixMilli(), a.UpdatedAt.UnixMilli(),
+		sdkAuthMode(a), a.SDKAuth.Algorithm, nullBytes(a.SDKAuth.SealedSecret), a.SDKAuth.PublicKey,
+		declared, declared, declared, declared)
 	if err != nil {
 		return fmt.Errorf("store: upsert app: %w", err)
 	}
@@ -104,6 +127,23 @@ func (s *Store) SetAppCredentials(ctx context.Context, id string, sealed []byte,
 		sealed, k.APNs, k.FCM, k.WebPush, now.UnixMilli(), id)
 	if err != nil {
 		return fmt.Errorf("store: set credentials: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: app %q: %w", id, profiles.ErrNotFound)
+	}
+	return nil
+}
+
+// SetAppSDKAuth replaces an app's SDK authentication settings.
+func (s *Store) SetAppSDKAuth(ctx context.Context, id string, a profiles.SDKAuth, now time.Time) error {
+	mode := string(a.Mode)
+	if mode == "" {
+		mode = string(sdkauth.Disabled)
+	}
+	res, err := s.exec(ctx, "UPDATE apps SET sdk_auth_mode = ?, sdk_auth_algorithm = ?, sdk_auth_secret = ?, sdk_auth_public_key = ?, updated_at = ? WHERE id = ?",
+		mode, a.Algorithm, nullBytes(a.SealedSecret), a.PublicKey, now.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("store: set sdk auth: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("store: app %q: %w", id, profiles.ErrNotFound)

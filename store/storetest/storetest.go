@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteUsers", testDeleteUsers},
 		{"FindUserIDs", testFindUserIDs},
 		{"Apps", testApps},
+		{"AppSDKAuth", testAppSDKAuth},
 		{"APIKeys", testAPIKeys},
 		{"TxRollback", testTxRollback},
 		{"Segments", testSegments},
