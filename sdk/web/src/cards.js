@@ -44,6 +44,7 @@ export class ContentCards {
    * @param {() => string} o.deviceId
    * @param {() => string|null} o.userId
    * @param {(userId: string) => string|null} o.token
+   * @param {(e: {userId: string, status: number, message: string}) => void} [o.onAuthError]
    * @param {Function} o.log
    */
   constructor(o) {
@@ -129,6 +130,15 @@ export class ContentCards {
       return false;
     }
     if (!res.ok) {
+      if (res.status === 401 && this.onAuthError) {
+        let message = `HTTP ${res.status}`;
+        try {
+          message = (await res.json()).message || message;
+        } catch {
+          // no body
+        }
+        if (token || /token|auth/i.test(message)) this.onAuthError({ userId, status: res.status, message });
+      }
       if (res.status === 429) {
         const s = Number(res.headers && res.headers.get && res.headers.get('Retry-After'));
         this.retryAt = this.now() + (Number.isFinite(s) && s > 0 ? s * 1000 : CARDS_REFRESH_MS);

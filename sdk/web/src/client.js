@@ -80,11 +80,14 @@ export class HeraldClient {
       onResponse: (r, batch) => this.onDataResponse(r, batch),
       onAuthError: (e) => this.onAuthError(e),
       log: (...a) => this.log(...a),
+      now: env.now,
+      maxItemAgeMs: () => ((this.store.get('config') || {}).max_item_age_s || P.MAX_ITEM_AGE_S) * 1000,
     });
     this.cards = new ContentCards({
       store: this.store, fetch: env.fetch, now: env.now, baseUrl: this.baseUrl, apiKey,
       deviceId: () => this.deviceId, userId: () => this.userId,
       token: (u) => this.tokens.get(u) || null,
+      onAuthError: (e) => this.onAuthError(e),
       log: (...a) => this.log(...a),
     });
     const session = this.store.get('session');
@@ -250,9 +253,10 @@ export class HeraldClient {
   }
 
   onDataResponse(r, batch) {
-    if (r.minIntervalS !== null) {
+    if (r.minIntervalS !== null || r.maxItemAgeS !== null) {
       const cfg = this.store.get('config') || {};
-      cfg.min_in_app_interval_s = r.minIntervalS;
+      if (r.minIntervalS !== null) cfg.min_in_app_interval_s = r.minIntervalS;
+      if (r.maxItemAgeS !== null) cfg.max_item_age_s = r.maxItemAgeS;
       this.store.set('config', cfg);
     }
     const s = this.store.get('session');

@@ -12,6 +12,9 @@ export const SDK_AUTH_HEADER = 'X-Herald-Sdk-Auth';
 /** The most items one /sdk/v1/data request may carry. */
 export const MAX_ITEMS = 100;
 
+/** Items older than this are refused (the server's replay window), until config.max_item_age_s says otherwise. */
+export const MAX_ITEM_AGE_S = 30 * 86400;
+
 /** Item types of a /sdk/v1/data batch. */
 export const ItemType = Object.freeze({
   SESSION_START: 'session_start',
@@ -101,17 +104,18 @@ export function dataRequest({ device, userId, items }) {
 }
 
 /**
- * What the SDK reads from a /sdk/v1/data answer: config.min_in_app_interval_s
- * and config.max_items, in_app_messages (at session start) and errors (the
- * items refused, each with its id).
+ * What the SDK reads from a /sdk/v1/data answer: config.min_in_app_interval_s,
+ * config.max_items and config.max_item_age_s, in_app_messages (at session
+ * start) and errors (the items refused, each with its id).
  */
 export function readDataResponse(json) {
-  const out = { minIntervalS: null, maxItems: null, inAppMessages: null, errors: [] };
+  const out = { minIntervalS: null, maxItems: null, maxItemAgeS: null, inAppMessages: null, errors: [] };
   if (!json || typeof json !== 'object') return out;
   const cfg = json.config;
   if (cfg && typeof cfg === 'object') {
     if (typeof cfg.min_in_app_interval_s === 'number' && cfg.min_in_app_interval_s >= 0) out.minIntervalS = cfg.min_in_app_interval_s;
     if (Number.isInteger(cfg.max_items) && cfg.max_items > 0) out.maxItems = cfg.max_items;
+    if (typeof cfg.max_item_age_s === 'number' && cfg.max_item_age_s > 0) out.maxItemAgeS = cfg.max_item_age_s;
   }
   if (Array.isArray(json.in_app_messages)) out.inAppMessages = json.in_app_messages;
   if (Array.isArray(json.errors)) out.errors = json.errors;

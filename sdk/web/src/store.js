@@ -112,6 +112,14 @@ export class Queue {
     return out;
   }
 
+  /** Drops the items stamped before a time (ms); returns how many. */
+  dropOlderThan(ms) {
+    const items = this.items();
+    const kept = items.filter((i) => !(Date.parse(i.item && i.item.time) < ms));
+    if (kept.length !== items.length) this.store.set('queue', kept);
+    return items.length - kept.length;
+  }
+
   /** Removes the acknowledged items by id. */
   ack(ids) {
     const done = new Set(ids);

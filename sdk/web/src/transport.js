@@ -26,6 +26,8 @@ export class Transport {
    * @param {(res: object, batch: object[]) => void} o.onResponse
    * @param {(e: {userId: string|null, status: number, message: string}) => void} o.onAuthError
    * @param {(msg: string, ...args: any[]) => void} o.log
+   * @param {() => number} o.now the clock (ms)
+   * @param {() => number} o.maxItemAgeMs items older than this are dropped unsent (config.max_item_age_s)
    */
   constructor(o) {
     Object.assign(this, o);
@@ -35,6 +37,8 @@ export class Transport {
 
   /** Sends the next batch; resolves to a Sent value. */
   async sendNext({ keepalive = false } = {}) {
+    const stale = this.queue.dropOlderThan(this.now() - this.maxItemAgeMs());
+    if (stale > 0) this.log(`dropped ${stale} items older than Herald accepts`);
     let batch = this.queue.next(this.maxItems);
     if (batch.length === 0) return Sent.EMPTY;
     const userId = batch[0].user_id ?? null;
@@ -66,7 +70,9 @@ export class Transport {
       return Sent.OK;
     }
     const message = (json && json.message) || `HTTP ${res.status}`;
-    if (res.status === 401 && (token || (userId && /token|auth/i.test(message)))) {
+    if (res.status === 401 && userId && isSdkAuthRefusal(message)) {
+      // the user's token is missing, expired or another user's: the items
+      // wait for a new one (setSdkAuthToken)
       this.onAuthError({ userId, status: res.status, message });
       return Sent.AUTH;
     }
@@ -74,16 +80,22 @@ export class Transport {
       this.maxItems = Math.max(1, Math.floor(batch.length / 2));
       return Sent.OK; // send again, smaller
     }
-    if (res.status === 408 || res.status === 429 || res.status >= 500 || res.status === 401 || res.status === 403) {
+    if (res.status === 408 || res.status === 429 || res.status >= 500) {
       this.retryAfterMs = retryAfter(res);
       this.log('Herald answered', res.status, message);
       return Sent.RETRY;
     }
-    // 400, 413 of a single item, 422…: the batch can never be accepted as it is.
+    // 400 (a bad envelope), 401 (an unknown SDK key), 413 of a single item:
+    // sending the batch again cannot help (docs/sdk-protocol.md).
     this.log('batch refused by Herald and dropped', res.status, message);
     this.queue.ack(batch.map((e) => e.id));
     return Sent.DROPPED;
   }
+}
+
+/** Whether a 401's message is SDK authentication refusing the user's token (docs/sdk-auth.md). */
+export function isSdkAuthRefusal(message) {
+  return /^X-Herald-Sdk-Auth:|missing SDK authentication token|token is for another user/i.test(message);
 }
 
 async function readJSON(res) {

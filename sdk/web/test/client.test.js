@@ -266,10 +266,12 @@ test('a 401 with a token asks the app for a new one and keeps the items', async 
   const failures = [];
   c.subscribeToSdkAuthenticationFailures((e) => failures.push(e));
   herald.mode = 401;
+  herald.message = 'X-Herald-Sdk-Auth: token expired: expired at 2026-11-29T11:00:00Z (now 2026-11-29T12:00:00Z)';
   c.logCustomEvent('e');
   await clock.advance(10_000);
   assert.equal(failures.length, 1);
   assert.equal(failures[0].userId, 'user-1');
+  assert.match(failures[0].message, /token expired/);
   assert.equal(c.queue.length, 1);
   herald.mode = 'up';
   c.setSdkAuthToken('fresh');
@@ -443,4 +445,35 @@ test('init validates its arguments and runs once', () => {
   assert.throws(() => c.init('k', {}), /baseUrl/);
   assert.equal(c.init('k', { baseUrl: 'http://x' }), true);
   assert.equal(c.init('k', { baseUrl: 'http://x' }), false);
+});
+
+test('a Content Cards sync refused for the token asks the app for a new one', async () => {
+  const { c } = await started();
+  c.changeUser('user-1', 'old');
+  await settle();
+  const failures = [];
+  c.subscribeToSdkAuthenticationFailures((e) => failures.push(e));
+  c.cards.fetch = async () => response(401, { message: 'X-Herald-Sdk-Auth: token expired: expired at …' });
+  assert.equal(await c.requestContentCardsRefresh(), false);
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0].userId, 'user-1');
+  assert.match(failures[0].message, /token expired/);
+});
+
+test('a 401 for an unknown SDK key drops the batch; items past the replay window are dropped unsent', async () => {
+  const { herald, clock, c } = await started();
+  herald.mode = 401;
+  c.logCustomEvent('e');
+  await clock.advance(10_000);
+  assert.equal(c.queue.length, 0, 'unknown SDK key: retrying cannot help');
+
+  herald.mode = 'offline';
+  c.logCustomEvent('old');
+  await clock.advance(31 * 86400_000);
+  herald.mode = 'up';
+  c.logCustomEvent('new');
+  await c.requestImmediateDataFlush();
+  const names = herald.itemsOfType('custom_event').map((i) => i.data.name);
+  assert.deepEqual(names, ['new']);
+  assert.equal(c.queue.length, 0);
 });

@@ -84,7 +84,7 @@ export class FakeHerald {
     const req = { url, headers: init.headers, body, keepalive: !!init.keepalive };
     this.requests.push(req);
     if (this.mode === 'offline') throw new TypeError('Failed to fetch');
-    if (typeof this.mode === 'number') return response(this.mode, { message: 'scripted' }, this.headers);
+    if (typeof this.mode === 'number') return response(this.mode, { message: this.message || 'scripted' }, this.headers);
     if (url.endsWith('/sdk/v1/content_cards/sync')) return response(200, this.cards);
     const fresh = [];
     for (const it of body.items) {
