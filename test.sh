@@ -2,7 +2,8 @@
 # Runs Herald's whole test suite: gofmt, go vet, and every test with the race
 # detector (when cgo is available). Extra arguments go to `go test`.
 #
-# The PostgreSQL and real-Redis suites need those services. Without them this
+# The PostgreSQL and real-Redis suites need those services, the web SDK's
+# tests need node and Chromium (sdk/web). Without them this
 # script still runs everything else (SQLite, an in-process Redis) and says which
 # suites it skipped and how to enable them. With HERALD_TEST_REQUIRE_SERVICES=1
 # (CI) a missing service fails the run instead.
@@ -25,6 +26,9 @@ if ! reachable "$pg_host" "$pg_port"; then
 fi
 if ! reachable "${redis_addr%:*}" "${redis_addr##*:}"; then
   skipped+=("real-Redis suites (they fall back to an in-process Redis where they can): no Redis at $redis_addr; start redis-server or set HERALD_TEST_REDIS_ADDR")
+fi
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "${HERALD_TEST_CHROMIUM:-}" ]; then
+  skipped+=("web SDK browser test (sdk/web/e2e): no Chromium; apt-get install chromium or set HERALD_TEST_CHROMIUM")
 fi
 
 say_skipped() {
@@ -51,6 +55,17 @@ go vet ./... || exit 1
 
 go test "${race[@]}" -count=1 -timeout 20m "$@" ./...
 status=$?
+
+# The web SDK's unit tests: node's test runner, no npm packages. (Its browser
+# test, sdk/web/e2e, is a Go test above: it needs Chromium.)
+if command -v node >/dev/null 2>&1; then
+  node --test sdk/web/test/*.test.js || status=1
+elif [ "${HERALD_TEST_REQUIRE_SERVICES:-}" = "1" ]; then
+  echo "test.sh: node is required for the web SDK's unit tests (sdk/web/test)" >&2
+  status=1
+else
+  skipped+=("web SDK unit tests (sdk/web/test): node is not installed")
+fi
 say_skipped
 if [ $status -eq 0 ]; then echo "test.sh: all tests passed"; else echo "test.sh: FAILED" >&2; fi
 exit $status
