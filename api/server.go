@@ -51,8 +51,13 @@ type Deps struct {
 	// out unless both are set.
 	Campaigns     CampaignService
 	CampaignUsers campaigns.Users
-	Keys          *apikeys.Verifier
-	Limiter       *Limiter
+	// InApp answers the in-app messages of /sdk/v1/data at session start;
+	// nil answers none. Engagement records the SDK's engagement items; nil
+	// refuses them item by item ("engagement recording unavailable").
+	InApp      InAppService
+	Engagement EngagementRecorder
+	Keys       *apikeys.Verifier
+	Limiter    *Limiter
 	// Ready reports whether the node can serve (store, Redis, migrations).
 	Ready    func(ctx context.Context) error
 	Logger   *slog.Logger
@@ -140,6 +145,9 @@ func (s *Server) routes() {
 	}
 	s.campaignRoutes()
 	s.scheduleRoutes()
+	if s.deps.Profiles != nil {
+		s.handleSDK("POST /sdk/v1/data", s.sdkData)
+	}
 }
 
 // ServeHTTP implements http.Handler.

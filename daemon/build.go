@@ -324,9 +324,12 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	n.keys = apikeys.NewVerifier(st, cfg.API.KeyCacheTTL, nil)
 	rl := cfg.API.RateLimits
 	lim := func(l config.Limit) api.Limit { return api.Limit{Requests: l.Requests, Window: l.Window} }
+	// /sdk/v1/data hands the SDK's engagement to the campaign service when it
+	// records engagement (without it, engagement items are refused one by one).
+	engagement, _ := any(n.campaigns).(api.EngagementRecorder)
 	n.api = api.New(api.Deps{
 		Profiles: n.profiles, Apps: n.apps, Keys: n.keys, Audiences: n.segments, Exports: n.exports,
-		Campaigns: n.campaigns, CampaignUsers: campaignUsers{n},
+		Campaigns: n.campaigns, CampaignUsers: campaignUsers{n}, Engagement: engagement,
 		Limiter: api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
 		Ready:   n.ready, Logger: log, Registry: n.registry,
 		Metrics: promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"Audience", testAudience},
 		{"LoadRecent", testLoadRecent},
 		{"AddSessions", testAddSessions},
+		{"SDKItems", testSDKItems},
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
 		{"LedgerOddKeys", testLedgerOddKeys},
