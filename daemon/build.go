@@ -235,6 +235,7 @@ type node struct {
 	exports   *audiences.Exporter
 	campaigns *campaigns.Service
 	pipeline  *campaigns.Pipeline
+	inapp     *campaigns.InApp
 }
 
 // buildNode opens the store and Redis and wires the services and the API.
@@ -329,7 +330,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	engagement, _ := any(n.campaigns).(api.EngagementRecorder)
 	n.api = api.New(api.Deps{
 		Profiles: n.profiles, Apps: n.apps, Keys: n.keys, Audiences: n.segments, Exports: n.exports,
-		Campaigns: n.campaigns, CampaignUsers: campaignUsers{n}, Engagement: engagement,
+		Campaigns: n.campaigns, CampaignUsers: campaignUsers{n}, Engagement: engagement, InApp: n.inapp,
 		Limiter: api.NewLimiter(n.rdb, cfg.Redis.KeyPrefix, nil, log),
 		Ready:   n.ready, Logger: log, Registry: n.registry,
 		Metrics: promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry}),

@@ -38,6 +38,7 @@ func (n *node) buildCampaigns() error {
 		}
 		caps = append(caps, campaigns.CapRule{Channel: c.Channel, Limit: c.Limit, Window: w})
 	}
+	n.inapp = campaigns.NewInApp(n.store, eng, resolve, campaigns.InAppOptions{MinInterval: n.cfg.SDK.InAppMinInterval, Logger: n.log})
 	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry,
 		FrequencyCaps: caps, DefaultZone: zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil)})
@@ -110,6 +111,13 @@ func (r *reconciler) Start(context.Context) error {
 					r.n.log.Warn("ledger purge failed", "error", err)
 				} else if n > 0 {
 					r.n.log.Info("purged ledger rows", "rows", n)
+				}
+				// SDK item ids are kept past the SDK's 30-day replay window
+				// (a day's margin for device clocks running ahead).
+				if n, err := r.n.store.PurgeSDKItems(ctx, time.Now().Add(-31*24*time.Hour)); err != nil {
+					r.n.log.Warn("SDK item id purge failed", "error", err)
+				} else if n > 0 {
+					r.n.log.Info("purged SDK item ids", "rows", n)
 				}
 			}
 			cancel()
