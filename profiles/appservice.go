@@ -40,6 +40,18 @@ type AppService struct {
 	// verifiers caches each app's SDK token verifier (app id →
 	// *verifierEntry), rebuilt when the stored key changes.
 	verifiers sync.Map
+	// byKey caches apps by SDK key (string → sdkKeyEntry) for sdkKeyTTL: every
+	// SDK request names its app.
+	byKey sync.Map
+}
+
+// sdkKeyTTL bounds how long a change to an app (its SDK authentication
+// settings) takes to reach SDK requests.
+const sdkKeyTTL = 10 * time.Second
+
+type sdkKeyEntry struct {
+	app *App
+	at  time.Time
 }
 
 // NewAppService returns an AppService. sealer may be nil when no encryption key
@@ -99,8 +111,18 @@ func slug(name string) string {
 func (s *AppService) List(ctx context.Context) ([]*App, error) { return s.store.ListApps(ctx) }
 
 // BySDKKey returns the app a public SDK key belongs to (ErrNotFound).
+// Apps are cached for sdkKeyTTL; an unknown key is looked up every time.
 func (s *AppService) BySDKKey(ctx context.Context, key string) (*App, error) {
-	return s.store.AppBySDKKey(ctx, key)
+	now := s.now()
+	if e, ok := s.byKey.Load(key); ok && now.Sub(e.(sdkKeyEntry).at) < sdkKeyTTL {
+		return e.(sdkKeyEntry).app, nil
+	}
+	a, err := s.store.AppBySDKKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	s.byKey.Store(key, sdkKeyEntry{app: a, at: now})
+	return a, nil
 }
 
 // Get returns one app.
@@ -111,6 +133,7 @@ func (s *AppService) Get(ctx context.Context, id string) (*App, error) {
 // SetCredentials validates credentials against the app's platform, seals them and
 // stores them, replacing any previous ones.
 func (s *AppService) SetCredentials(ctx context.Context, id string, c *Credentials) (*App, error) {
+	defer s.byKey.Clear() // this process sees the change at once; others within sdkKeyTTL
 	a, err := s.store.GetApp(ctx, id)
 	if err != nil {
 		return nil, err
@@ -157,6 +180,7 @@ type AppDeclaration struct {
 
 // DeclareApp creates or updates an app declared in the config file.
 func (s *AppService) DeclareApp(ctx context.Context, d AppDeclaration) error {
+	defer s.byKey.Clear() // this process sees the change at once; others within sdkKeyTTL
 	id, name, platform, c := d.ID, d.Name, d.Platform, d.Credentials
 	if name == "" {
 		name = id
@@ -217,6 +241,7 @@ func (s *AppService) Credentials(ctx context.Context, id string) (*Credentials, 
 // replacing the previous ones. A setting without a key keeps the stored key
 // of the same algorithm (to change the mode only); the HS256 secret is sealed.
 func (s *AppService) SetSDKAuth(ctx context.Context, id string, in *SDKAuthSettings) (*App, error) {
+	defer s.byKey.Clear() // this process sees the change at once; others within sdkKeyTTL
 	a, err := s.store.GetApp(ctx, id)
 	if err != nil {
 		return nil, err
