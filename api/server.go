@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	}
 	s.campaignRoutes()
 	s.scheduleRoutes()
+	s.sdkCardRoutes()
 	if s.deps.Profiles != nil {
 		s.handleSDK("POST /sdk/v1/data", s.sdkData)
 	}

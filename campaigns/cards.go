@@ -3,6 +3,8 @@ package campaigns
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -18,7 +20,22 @@ type Card struct {
 	Pinned    bool
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// The user's engagement (zero: not yet): set once each, by the SDK's
+	// reports. A dismissed card has left the feed for good.
+	ViewedAt, ClickedAt, DismissedAt time.Time
+	// ChangedAt is when the card was written to the feed (the store's
+	// clock) or its state last changed: incremental syncs send the cards
+	// changed since their token.
+	ChangedAt time.Time
 }
+
+// Card creation timings (a content_card's "card_creation"): written to the
+// feed by the worker when the dispatch runs (the default), or at the user's
+// first sync after it, when the user is in the audience then (cardsync.go).
+const (
+	CardAtLaunch          = "at_launch"
+	CardAtFirstImpression = "at_first_impression"
+)
 
 // Content Card limits (Braze's).
 const (
@@ -61,6 +78,78 @@ func validateCard(obj map[string]any, path string, ps *problems) {
 			ps.add(path+".expire_at", "want an ISO 8601 time")
 		}
 	}
+	if v, ok := obj["card_creation"]; ok && v != CardAtLaunch && v != CardAtFirstImpression {
+		ps.add(path+".card_creation", "want %s or %s, got %v", CardAtLaunch, CardAtFirstImpression, v)
+	}
+	for _, f := range []string{"pinned", "ios_use_webview", "android_use_webview", "web_use_webview"} {
+		if v, ok := obj[f]; ok {
+			if _, isBool := v.(bool); !isBool {
+				ps.add(path+"."+f, "want true or false, got %v", v)
+			}
+		}
+	}
+	for _, f := range []string{"ios_uri", "android_uri", "web_uri", "image_url"} {
+		v, ok := obj[f]
+		if !ok {
+			continue
+		}
+		s, isStr := v.(string)
+		if !isStr || !validCardURI(s, f == "image_url") {
+			want := "an absolute URI (https://…, or an app's deep link)"
+			if f == "image_url" {
+				want = "an http(s) URL"
+			}
+			ps.add(path+"."+f, "want %s, got %v", want, v)
+		}
+	}
+	if v, ok := obj["uri_text"]; ok {
+		if _, isStr := v.(string); !isStr {
+			ps.add(path+".uri_text", "want a string")
+		}
+	}
+	if v, ok := obj["extra"]; ok {
+		extra, isObj := v.(map[string]any)
+		if !isObj {
+			ps.add(path+".extra", "want an object of key-value pairs")
+		}
+		for k, x := range extra {
+			switch x.(type) {
+			case string, float64, bool:
+			default:
+				ps.add(path+".extra."+k, "want a string, number or boolean")
+			}
+		}
+	}
+}
+
+// validCardURI reports whether s can be a card's link (or image when
+// image): absolute, with a scheme (http or https for an image). A value
+// with Liquid is only known per user, when it is rendered.
+func validCardURI(s string, image bool) bool {
+	if strings.Contains(s, "{{") || strings.Contains(s, "{%") {
+		return true
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque == "" && u.Path == "") {
+		return false
+	}
+	if image {
+		return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	}
+	return true
+}
+
+// cardAtFirstImpression reports whether a dispatch's content card (of the
+// variant variantID; "" without variants) is created at the user's first
+// sync rather than by the worker.
+func cardAtFirstImpression(s Spec, variantID string) bool {
+	msgs := s.Messages
+	for _, v := range s.Variants {
+		if v.ID == variantID {
+			msgs = v.Messages
+		}
+	}
+	return msgs[ContentCard]["card_creation"] == CardAtFirstImpression
 }
 
 func validTime(s string) bool {

@@ -230,6 +230,9 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		return nil
 	}
 	for ch, obj := range v.objects {
+		if ch == ContentCard && cardAtFirstImpression(spec, v.id) { // written at the user's first sync (cardsync.go)
+			continue
+		}
 		platform, isPush := pushPlatforms[ch]
 		userKey := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch}
 		switch {

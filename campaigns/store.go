@@ -59,6 +59,30 @@ type Store interface {
 	// LedgerRows streams a dispatch's ledger rows to fn.
 	LedgerRows(ctx context.Context, dispatchID string, fn func(userID int64, channel, status, reason string) error) error
 	AddCards(ctx context.Context, cards []*Card) error
+
+	// Content Cards sync and SDK engagement (cardsync.go, engagement.go).
+	// FindUserIDs resolves users by external id (and the other lookups).
+	FindUserIDs(ctx context.Context, l profiles.Lookup) ([]int64, []string, error)
+	// UserCards returns a user's cards that had not expired at since,
+	// dismissed ones too, newest first.
+	UserCards(ctx context.Context, userID int64, since time.Time) ([]*Card, error)
+	// CardsByID returns the user's cards of ids (others' are left out).
+	CardsByID(ctx context.Context, userID int64, ids []string) ([]*Card, error)
+	// FirstImpressionDispatches lists the running and done dispatches
+	// created after since with a card created at first impression.
+	FirstImpressionDispatches(ctx context.Context, since time.Time) ([]*Dispatch, error)
+	// CardsDecided returns which dispatches have decided the user's card: it
+	// is in the feed (whatever its state) or its ledger row is an abort.
+	CardsDecided(ctx context.Context, userID int64, dispatchIDs []string) (map[string]bool, error)
+	// SetCardStates sets cards' viewed, clicked and dismissed times, each
+	// once, stamping changed_at with at; a dismissed card changes no more.
+	SetCardStates(ctx context.Context, userID int64, states []CardState, at time.Time) error
+	// SentTo reports whether a dispatch delivered the user a message on
+	// channel.
+	SentTo(ctx context.Context, dispatchID string, userID int64, channel string) (bool, error)
+	// EngagementCounts counts engagement events by channel and kind, of a
+	// dispatch, or of a whole campaign when dispatchID is "".
+	EngagementCounts(ctx context.Context, campaignID, dispatchID string) (map[string]map[string]int64, error)
 	// ReserveSends runs decide over the users' sends since the given time
 	// while holding the users (concurrent deciders for a user wait), and
 	// stores the sends it returns.

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"PagingDoneStays", testPagingDoneStays},
 		{"RefreshStats", testRefreshStats},
 		{"Waves", testWaves},
+		{"Cards", testCards},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/herald-oss/herald/campaigns"
+)
+
+// SentTo reports whether a dispatch delivered the user a message on channel
+// (to any device): an engagement the SDK reports counts only then.
+func (s *Store) SentTo(ctx context.Context, dispatchID string, userID int64, channel string) (bool, error) {
+	var one int
+	err := s.queryRow(ctx, "SELECT 1 FROM ledger WHERE dispatch_id = ? AND user_id = ? AND channel = ? AND status = ? LIMIT 1",
+		dispatchID, userID, channel, campaigns.LedgerDelivered).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: sent to: %w", err)
+	}
+	return true, nil
+}
+
+// EngagementCounts counts a dispatch's engagement events by channel and
+// kind (send, delivery, impression, click, …); with dispatchID "", the
+// campaign's over all its dispatches (and its in-app messages, which have
+// none).
+func (s *Store) EngagementCounts(ctx context.Context, campaignID, dispatchID string) (map[string]map[string]int64, error) {
+	q, arg := "SELECT channel, kind, COUNT(*) FROM engagement WHERE dispatch_id = ? GROUP BY channel, kind", dispatchID
+	if dispatchID == "" {
+		q, arg = "SELECT channel, kind, COUNT(*) FROM engagement WHERE campaign_id = ? GROUP BY channel, kind", campaignID
+	}
+	rows, err := s.query(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("store: engagement counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var channel, kind string
+		var n int64
+		if err := rows.Scan(&channel, &kind, &n); err != nil {
+			return nil, err
+		}
+		if out[channel] == nil {
+			out[channel] = map[string]int64{}
+		}
+		out[channel][kind] = n
+	}
+	return out, rows.Err()
+}
