@@ -418,12 +418,13 @@ func TestLocalTimeRecurring(t *testing.T) {
 	d := ds[0]
 	waves := e.waitWaves(t, d.ID)
 	want := []time.Time{occ, utcTime("2030-06-02T03:30:00Z"), utcTime("2030-06-02T07:00:00Z"), utcTime("2030-06-02T20:00:00Z")}
+	startedAlso := 0 // the next occurrence's first wave, due before this one's last
 	for i, at := range want {
 		if len(waves) != len(want) || !waves[i].At.Equal(at) {
 			t.Fatalf("waves %+v, want at %v", waves, want)
 		}
-		if k := e.tick(t, at, 2); k != 1 {
-			t.Fatalf("wave %d: started %d", i+1, k)
+		if k := e.tick(t, at, 2); k != 1+startedAlso {
+			t.Fatalf("wave %d: started %d, want %d", i+1, k, 1+startedAlso)
 		}
 		e.waitPaged(t, d.ID, i+1)
 		if i == 2 {
@@ -432,9 +433,16 @@ func TestLocalTimeRecurring(t *testing.T) {
 			if k := e.tick(t, next, 2); k != 1 {
 				t.Fatalf("next occurrence: %d started", k)
 			}
-			if ds, _ := e.svc.Dispatches(ctx, c.ID); len(ds) != 2 {
+			ds, _ := e.svc.Dispatches(ctx, c.ID)
+			if len(ds) != 2 {
 				t.Fatalf("dispatches after the next occurrence: %d", len(ds))
 			}
+			// its waves are planned by a worker; once they are, its first
+			// wave (at next) is due at this dispatch's last wave too
+			if nw := e.waitWaves(t, ds[0].ID); len(nw) == 0 || nw[0].At.After(want[3]) {
+				t.Fatalf("next occurrence's waves %+v", nw)
+			}
+			startedAlso = 1
 		}
 	}
 	e.waitDone(t, d.ID)
