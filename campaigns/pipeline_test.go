@@ -143,7 +143,7 @@ func (e *env) track(t *testing.T, body string) {
 // waitDone waits until the dispatch is done and returns it.
 func (e *env) waitDone(t *testing.T, id string) *campaigns.Dispatch {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		d, err := e.st.Dispatch(context.Background(), id)
 		if err != nil {
@@ -154,7 +154,7 @@ func (e *env) waitDone(t *testing.T, id string) *campaigns.Dispatch {
 		}
 		if time.Now().After(deadline) {
 			counts, _ := e.st.LedgerCounts(context.Background(), id)
-			t.Fatalf("dispatch %s still %s after 30s (pages %d/%d, paging done %v, ledger %v)", id, d.Status, d.PagesDone, d.Pages, d.PagingDone, counts)
+			t.Fatalf("dispatch %s still %s after 90s (pages %d/%d, paging done %v, ledger %v)", id, d.Status, d.PagesDone, d.Pages, d.PagingDone, counts)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
