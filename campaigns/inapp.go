@@ -241,6 +241,7 @@ func (ia *InApp) Eligible(ctx context.Context, app *profiles.App, before *profil
 		return []map[string]any{}, err
 	}
 	recentLoaded := false
+	var seen map[string]time.Time // in-app impressions by campaign, loaded once when a campaign has re-eligibility
 	var vars templates.Vars
 	type pick struct {
 		ic  *inAppCampaign
@@ -250,6 +251,16 @@ func (ia *InApp) Eligible(ctx context.Context, app *profiles.App, before *profil
 	for _, ic := range list {
 		if !inWindow(ic.f, now) {
 			continue
+		}
+		if re := ic.c.Definition.ReEligibility; re != nil && before.User.ID != 0 {
+			if seen == nil {
+				if seen, err = ia.st.InAppImpressions(ctx, before.User.ID); err != nil {
+					return nil, err
+				}
+			}
+			if last, ok := seen[ic.c.ID]; ok && !reEligible(re, last, now) {
+				continue
+			}
 		}
 		if ic.filter != nil {
 			if ic.needs.Recent && !recentLoaded && before.User.ID != 0 {
@@ -312,4 +323,17 @@ func (ic *inAppCampaign) trigger() map[string]any {
 		}
 	}
 	return t
+}
+
+// reEligible reports whether a user who last saw a campaign's message at
+// last may see it again at now (windows counted in UTC).
+func reEligible(re *ReEligibility, last, now time.Time) bool {
+	if re.Never {
+		return false
+	}
+	w, err := ParseWindow(re.After)
+	if err != nil {
+		return true // validated at save
+	}
+	return last.Before(w.Since(now, time.UTC))
 }

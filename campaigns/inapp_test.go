@@ -120,3 +120,61 @@ func TestInAppValidation(t *testing.T) {
 		}
 	}
 }
+
+// In-app re-eligibility: once a user has seen a message (an impression the
+// SDK reported), a campaign with re_eligibility never is not offered again,
+// one with "after" only once the window has passed.
+func TestInAppReEligibility(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, openSQLite(t))
+	ctx := context.Background()
+	e.track(t, `{"attributes":[{"external_id":"cy","first_name":"Cy"}]}`)
+	uid := e.userIDs(t, "cy")[0]
+	mk := func(name, re string) *campaigns.Campaign {
+		c, err := e.svc.Create(ctx, inAppInput(t, `{"name":"`+name+`","audience":{"filter":{"attribute":{"name":"first_name","comparison":"equals","value":"Cy"}}},
+			"schedule":{"type":"action_based","trigger_type":"session_start"},"re_eligibility":`+re+`,
+			"messages":{"in_app_message":{"type":"full","header":"`+name+`"}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Launch(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	never, daily := mk("never", `{"never":true}`), mk("daily", `{"after":"1d"}`)
+	ia := campaigns.NewInApp(e.st, e.eng, noSegments, campaigns.InAppOptions{TTL: time.Nanosecond})
+	offered := func(now time.Time) string {
+		profs, err := e.st.Profiles(ctx, []int64{uid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := ia.Eligible(ctx, nil, profs[0], now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range msgs {
+			names = append(names, fmt.Sprint(m["header"]))
+		}
+		return strings.Join(names, ",")
+	}
+	now := time.Now().UTC()
+	if got := offered(now); got != "daily,never" {
+		t.Fatalf("before any impression: %q", got)
+	}
+	var es []campaigns.SDKEngagement
+	for i, c := range []*campaigns.Campaign{never, daily} {
+		es = append(es, campaigns.SDKEngagement{Kind: campaigns.EngageImpression, Channel: campaigns.EngageInApp,
+			ID: fmt.Sprintf("%s:%d", c.ID, c.Version), At: now, EventID: fmt.Sprint("imp-", i)})
+	}
+	if err := e.svc.RecordEngagement(ctx, &profiles.App{ID: "app-ios", Platform: "ios"}, uid, es); err != nil {
+		t.Fatal(err)
+	}
+	if got := offered(now.Add(time.Hour)); got != "" {
+		t.Fatalf("an hour after both were seen: %q", got)
+	}
+	if got := offered(now.Add(49 * time.Hour)); got != "daily" {
+		t.Fatalf("two days later: %q, want daily only", got)
+	}
+}

@@ -56,6 +56,9 @@ type Store interface {
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
 	// Conversions lists a campaign's conversions.
 	Conversions(ctx context.Context, campaignID string) ([]Conversion, error)
+	// InAppImpressions returns, by campaign, when the user last saw one of
+	// its in-app messages.
+	InAppImpressions(ctx context.Context, userID int64) (map[string]time.Time, error)
 	// LedgerRows streams a dispatch's ledger rows to fn.
 	LedgerRows(ctx context.Context, dispatchID string, fn func(userID int64, channel, status, reason string) error) error
 	AddCards(ctx context.Context, cards []*Card) error

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/herald-oss/herald/campaigns"
 )
@@ -49,6 +50,27 @@ func (s *Store) EngagementCounts(ctx context.Context, campaignID, dispatchID str
 			out[channel] = map[string]int64{}
 		}
 		out[channel][kind] = n
+	}
+	return out, rows.Err()
+}
+
+// InAppImpressions returns, by campaign, when the user last saw one of its
+// in-app messages (engagement kind impression).
+func (s *Store) InAppImpressions(ctx context.Context, userID int64) (map[string]time.Time, error) {
+	rows, err := s.query(ctx, "SELECT campaign_id, MAX(at) FROM engagement WHERE user_id = ? AND channel = ? AND kind = ? GROUP BY campaign_id",
+		userID, campaigns.InAppMessage, campaigns.EngageImpression)
+	if err != nil {
+		return nil, fmt.Errorf("store: in-app impressions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("store: in-app impressions: %w", err)
+		}
+		out[id] = time.UnixMilli(at).UTC()
 	}
 	return out, rows.Err()
 }
