@@ -64,7 +64,7 @@ func (s *Server) sdkData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wantBefore := s.deps.InApp != nil && b.HasSessionStart()
-	prep, err := svc.PrepareSDK(ctx, app, b, wantBefore)
+	prep, err := svc.PrepareSDK(ctx, app, b, s.sdkBefore(ctx, wantBefore))
 	if err != nil {
 		s.writeRequestError(w, r, err)
 		return
@@ -123,6 +123,21 @@ func (s *Server) sdkData(w http.ResponseWriter, r *http.Request) {
 		Config:        s.sdkConfig(),
 		InAppMessages: msgs, Errors: errs,
 	})
+}
+
+// sdkBefore says what of the profile before the request the in-app service
+// reads: the event summaries only when an in-app service that says so needs
+// them (one that does not say gets them).
+func (s *Server) sdkBefore(ctx context.Context, want bool) profiles.SDKBefore {
+	out := profiles.SDKBefore{Want: want, EventSummaries: want}
+	if n, ok := s.deps.InApp.(interface {
+		NeedsEventSummaries(context.Context) (bool, error)
+	}); ok && want {
+		if need, err := n.NeedsEventSummaries(ctx); err == nil {
+			out.EventSummaries = need
+		}
+	}
+	return out
 }
 
 func (s *Server) sdkConfig() sdkConfig {

@@ -177,6 +177,22 @@ func NewInApp(st Store, eng *templates.Engine, resolver segments.Resolver, o InA
 // configuration.
 func (ia *InApp) MinInterval() time.Duration { return ia.opts.MinInterval }
 
+// NeedsEventSummaries reports whether the audience of an active in-app
+// campaign reads the all-time custom event summaries (Profile.Events), so
+// the caller of Eligible knows whether to load them into the profile.
+func (ia *InApp) NeedsEventSummaries(ctx context.Context) (bool, error) {
+	list, err := ia.campaigns(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, ic := range list {
+		if ic.needs.EventSummaries {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // campaigns returns the active in-app campaigns, cached for TTL.
 func (ia *InApp) campaigns(ctx context.Context) ([]*inAppCampaign, error) {
 	ia.mu.Lock()

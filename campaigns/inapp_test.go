@@ -178,3 +178,36 @@ func TestInAppReEligibility(t *testing.T) {
 		t.Fatalf("two days later: %q, want daily only", got)
 	}
 }
+
+// The in-app service tells the SDK endpoint whether the profile it evaluates
+// needs the custom event summaries: only when an active campaign's audience
+// reads them.
+func TestInAppNeedsEventSummaries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, openSQLite(t))
+	ctx := context.Background()
+	ia := campaigns.NewInApp(e.st, e.eng, noSegments, campaigns.InAppOptions{TTL: time.Nanosecond})
+	launch := func(filter string) {
+		t.Helper()
+		c, err := e.svc.Create(ctx, inAppInput(t, `{"name":"m","audience":{"filter":`+filter+`},
+			"schedule":{"type":"action_based","trigger_type":"session_start"},"messages":{"in_app_message":{"type":"slideup","message":"hi"}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Launch(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		filter string
+		want   bool
+	}{
+		{`{"custom_attribute":{"custom_attribute_name":"vip","comparison":"equals","value":true}}`, false},
+		{`{"custom_event_last_did":{"event_name":"x","comparison":"less_than_x_days_ago","value":3}}`, true},
+	} {
+		launch(tc.filter)
+		if got, err := ia.NeedsEventSummaries(ctx); err != nil || got != tc.want {
+			t.Fatalf("after %s: %v %v, want %v", tc.filter, got, err, tc.want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ type SDKResult struct {
 // SDKPrepared is what PrepareSDK found out before a batch is applied.
 type SDKPrepared struct {
 	// Before is the user's profile as it was before the request (with
-	// wantBefore only).
+	// SDKBefore.Want only), as SDKBefore describes it.
 	Before *Profile
 	// Owner is, for a request without user_id whose device user has been
 	// identified (changeUser before), that user's external id: the batch
@@ -50,14 +50,24 @@ type SDKPrepared struct {
 	Owner string
 }
 
+// SDKBefore says whether PrepareSDK finds the user's profile as it was
+// before the request, and whether with the all-time custom event summaries
+// (Profile.Events). The profile it finds has the user row, devices and app
+// usage; aliases and purchase summaries are left out.
+type SDKBefore struct {
+	Want           bool
+	EventSummaries bool
+}
+
 // PrepareSDK runs before a batch is applied. When the request names a user
 // and the device's anonymous user exists, the anonymous user is identified
 // as that user as /users/identify does: it takes the external id, or when a
 // user has it already, is merged into that user (changeUser). With
-// wantBefore it also finds the user's profile as it was before this request
+// before.Want it also finds the user's profile as it was before this request
 // changed it: the identified user's, else the device's anonymous user's,
 // else a new user's (no sessions, no attributes).
-func (s *Service) PrepareSDK(ctx context.Context, app *App, b *SDKBatch, wantBefore bool) (*SDKPrepared, error) {
+func (s *Service) PrepareSDK(ctx context.Context, app *App, b *SDKBatch, before SDKBefore) (*SDKPrepared, error) {
+	wantBefore := before.Want
 	dev := DeviceAlias(app.ID, b.Device.DeviceID)
 	find := func(l Lookup) (int64, error) {
 		ids, _, err := s.store.FindUserIDs(ctx, l)
@@ -87,7 +97,7 @@ func (s *Service) PrepareSDK(ctx context.Context, app *App, b *SDKBatch, wantBef
 	}
 	byID := map[int64]*Profile{}
 	if len(load) > 0 {
-		ps, err := s.store.Profiles(ctx, load)
+		ps, err := s.store.DeliveryProfiles(ctx, load, wantBefore && before.EventSummaries)
 		if err != nil {
 			return nil, err
 		}

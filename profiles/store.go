@@ -36,6 +36,10 @@ type Store interface {
 	// Profiles loads users with their aliases, devices, app usage and rollups, in
 	// the order of ids; ids that do not exist are left out.
 	Profiles(ctx context.Context, ids []int64) ([]*Profile, error)
+	// DeliveryProfiles loads users with their devices and app usage, and the
+	// custom event summaries only when eventSummaries; aliases and purchase
+	// summaries are left out. Same order as Profiles.
+	DeliveryProfiles(ctx context.Context, ids []int64, eventSummaries bool) ([]*Profile, error)
 
 	Apps
 }
