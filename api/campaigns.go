@@ -31,6 +31,8 @@ type CampaignService interface {
 	Trigger(ctx context.Context, users campaigns.Users, req *campaigns.TriggerRequest) (*campaigns.Dispatch, error)
 	// VariantCounts counts a dispatch's ledger rows by variant and state.
 	VariantCounts(ctx context.Context, dispatchID string) (map[string]map[string]int64, error)
+	// DataSeries is a campaign's daily series (Braze's data_series).
+	DataSeries(ctx context.Context, campaignID string, length int, endingAt time.Time) ([]campaigns.SeriesDay, error)
 	// ConversionCounts counts a campaign's conversions by variant and
 	// conversion event, with revenue by variant.
 	ConversionCounts(ctx context.Context, campaignID string) (map[string]map[int]int64, map[string]float64, error)
@@ -57,6 +59,7 @@ func (s *Server) campaignRoutes() {
 	s.handle("POST /manage/campaigns/{id}/stop", manage, s.campaignState("stop", s.deps.Campaigns.Stop))
 	s.handle("GET /campaigns/list", endpoint{scope: "campaigns.list", class: classDefault}, s.brazeListCampaigns)
 	s.handle("GET /campaigns/details", endpoint{scope: "campaigns.details", class: classDefault}, s.brazeCampaignDetails)
+	s.handle("GET /campaigns/data_series", endpoint{scope: "campaigns.data_series", class: classDefault}, s.campaignsDataSeries)
 	if s.deps.CampaignUsers != nil {
 		s.handle("POST /messages/send", endpoint{scope: "messages.send", class: classDefault}, s.messagesSend)
 		s.handle("POST /campaigns/trigger/send", endpoint{scope: "campaigns.trigger.send", class: classDefault}, s.campaignsTriggerSend)

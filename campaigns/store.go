@@ -59,6 +59,10 @@ type Store interface {
 	// InAppImpressions returns, by campaign, when the user last saw one of
 	// its in-app messages.
 	InAppImpressions(ctx context.Context, userID int64) (map[string]time.Time, error)
+	// EngagementSeries and ConversionSeries count a campaign's engagement
+	// events (by channel and kind) and conversions by UTC day in [from, to).
+	EngagementSeries(ctx context.Context, campaignID string, from, to time.Time) ([]SeriesCount, error)
+	ConversionSeries(ctx context.Context, campaignID string, from, to time.Time) ([]SeriesCount, error)
 	// LedgerRows streams a dispatch's ledger rows to fn.
 	LedgerRows(ctx context.Context, dispatchID string, fn func(userID int64, channel, status, reason string) error) error
 	AddCards(ctx context.Context, cards []*Card) error

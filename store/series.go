@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/herald-oss/herald/campaigns"
+)
+
+// msPerDay turns Unix ms into UTC days in SQL (integer division in both
+// dialects).
+const msPerDay = "86400000"
+
+// EngagementSeries counts a campaign's engagement events by UTC day,
+// channel and kind over [from, to): the total and the distinct users; and,
+// as channel "*", the day's sends over every channel (distinct users: the
+// day's unique recipients).
+func (s *Store) EngagementSeries(ctx context.Context, campaignID string, from, to time.Time) ([]campaigns.SeriesCount, error) {
+	rows, err := s.query(ctx, `SELECT at / `+msPerDay+`, channel, kind, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
+WHERE campaign_id = ? AND at >= ? AND at < ? GROUP BY 1, 2, 3
+UNION ALL
+SELECT at / `+msPerDay+`, '*', kind, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
+WHERE campaign_id = ? AND at >= ? AND at < ? AND kind = ? GROUP BY 1, 3
+ORDER BY 1, 2, 3`,
+		campaignID, from.UnixMilli(), to.UnixMilli(), campaignID, from.UnixMilli(), to.UnixMilli(), campaigns.EventSend)
+	if err != nil {
+		return nil, fmt.Errorf("store: engagement series: %w", err)
+	}
+	return collect(rows, func(r rowScanner) (campaigns.SeriesCount, error) {
+		var c campaigns.SeriesCount
+		err := r.Scan(&c.Day, &c.Channel, &c.Kind, &c.Total, &c.Unique)
+		return c, err
+	})
+}
+
+// ConversionSeries counts a campaign's conversions by UTC day over
+// [from, to), with their revenue.
+func (s *Store) ConversionSeries(ctx context.Context, campaignID string, from, to time.Time) ([]campaigns.SeriesCount, error) {
+	rows, err := s.query(ctx, `SELECT at / `+msPerDay+`, COUNT(*), COALESCE(SUM(revenue), 0) FROM conversions
+WHERE campaign_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`,
+		campaignID, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("store: conversion series: %w", err)
+	}
+	return collect(rows, func(r rowScanner) (campaigns.SeriesCount, error) {
+		c := campaigns.SeriesCount{Kind: "conversion"}
+		err := r.Scan(&c.Day, &c.Total, &c.Revenue)
+		return c, err
+	})
+}
