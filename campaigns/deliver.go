@@ -25,6 +25,7 @@ type pending struct {
 	token  string
 	object map[string]any
 	card   bool // a content card (no app, no device)
+	hook   bool // a webhook (no app, no device)
 }
 
 // run is one deliver task's state.
@@ -260,10 +261,10 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
 				APITriggerProperties: triggerProps(spec, u.ID), EventProperties: spec.EventProperties})
 		}
-		if !isPush { // a content card: one per user, into the feed
+		if !isPush { // a content card (into the feed) or a webhook: one per user
 			if rendered, ok := p.render(ctx, r, obj, vars, userKey); ok {
 				out = append(out, pending{claim: Claim{LedgerKey: userKey, CampaignID: r.d.CampaignID, MessageID: messageID(userKey)},
-					object: rendered, card: true})
+					object: rendered, card: ch == ContentCard, hook: ch == Webhook})
 			}
 			continue
 		}
@@ -356,15 +357,28 @@ func subscribed(state, channel string, u *profiles.User) bool {
 // send sends the claimed messages, grouped by app, and records each result.
 func (p *Pipeline) send(ctx context.Context, r *run, mine []pending) {
 	byApp := map[string][]pending{}
-	var cards []pending
+	var cards, hooks []pending
 	for _, pm := range mine {
-		if pm.card {
+		switch {
+		case pm.card:
 			cards = append(cards, pm)
-			continue
+		case pm.hook:
+			hooks = append(hooks, pm)
+		default:
+			byApp[pm.appID] = append(byApp[pm.appID], pm)
 		}
-		byApp[pm.appID] = append(byApp[pm.appID], pm)
 	}
 	p.writeCards(ctx, r, cards)
+	if len(hooks) > 0 {
+		if p.opts.Webhook == nil {
+			p.log.Warn("no webhook sender", "dispatch", r.d.ID)
+			for _, pm := range hooks {
+				r.retry(pm, 0)
+			}
+		} else {
+			p.sendGroup(ctx, r, p.opts.Webhook, channels.Webhook, "", hooks)
+		}
+	}
 	for appID, group := range byApp {
 		snd, channel, err := p.senders.For(ctx, appID)
 		if err != nil {
@@ -374,33 +388,40 @@ func (p *Pipeline) send(ctx context.Context, r *run, mine []pending) {
 			}
 			continue
 		}
-		msgs := make([]channels.Message, len(group))
-		for i, pm := range group {
-			msgs[i] = channels.Message{ID: pm.claim.MessageID, DispatchID: r.d.ID, AppID: appID, Token: pm.token,
-				CollapseID: pm.claim.MessageID, Object: pm.object}
-		}
-		sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
-		results := snd.Send(sctx, msgs)
-		cancel()
-		for i, res := range results {
-			pm := group[i]
-			p.metrics.deliveries.WithLabelValues(channel, res.Outcome.String()).Inc()
-			switch res.Outcome {
-			case channels.Delivered:
-				r.finish(pm, LedgerDelivered, "", res.ProviderID)
-			case channels.DropToken:
-				r.finish(pm, LedgerDropped, res.Reason, "")
+		p.sendGroup(ctx, r, snd, channel, appID, group)
+	}
+}
+
+// sendGroup sends one sender's messages and records each result.
+func (p *Pipeline) sendGroup(ctx context.Context, r *run, snd channels.Sender, channel, appID string, group []pending) {
+	msgs := make([]channels.Message, len(group))
+	for i, pm := range group {
+		msgs[i] = channels.Message{ID: pm.claim.MessageID, DispatchID: r.d.ID, AppID: appID, Token: pm.token,
+			CollapseID: pm.claim.MessageID, Object: pm.object}
+	}
+	sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+	results := snd.Send(sctx, msgs)
+	cancel()
+	for i, res := range results {
+		pm := group[i]
+		p.metrics.deliveries.WithLabelValues(channel, res.Outcome.String()).Inc()
+		switch res.Outcome {
+		case channels.Delivered:
+			r.finish(pm, LedgerDelivered, "", res.ProviderID)
+		case channels.DropToken:
+			r.finish(pm, LedgerDropped, res.Reason, "")
+			if pm.claim.Device != "" { // a webhook has no token to prune
 				r.drops = append(r.drops, profiles.TokenDrop{AppID: appID, TokenKey: pm.claim.Device, Reason: res.Reason, At: r.now})
 				p.metrics.prunes.WithLabelValues(channel).Inc()
-			case channels.Permanent:
-				if res.Reason == channels.ReasonInvalidPayload {
-					r.finish(pm, LedgerAborted, AbortInvalidPayload, "")
-				} else {
-					r.finish(pm, LedgerFailed, AbortProviderRejected, "")
-				}
-			default:
-				r.retry(pm, res.After)
 			}
+		case channels.Permanent:
+			if res.Reason == channels.ReasonInvalidPayload {
+				r.finish(pm, LedgerAborted, AbortInvalidPayload, "")
+			} else {
+				r.finish(pm, LedgerFailed, AbortProviderRejected, "")
+			}
+		default:
+			r.retry(pm, res.After)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/herald-oss/herald/channels"
 	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/templates"
 )
@@ -39,6 +40,9 @@ type PipelineOptions struct {
 	// Limiter shares campaign rate limits between workers; nil: rate limits
 	// are not enforced (a campaign with one is still sent).
 	Limiter RateLimiter
+	// Webhook sends webhook messages (one per user, no app); nil: a
+	// webhook message is retried until one is configured.
+	Webhook channels.Sender
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer

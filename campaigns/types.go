@@ -31,6 +31,8 @@ const (
 	// InAppMessage is shown by the SDK when its trigger happens; the
 	// campaign's action_based schedule names the trigger.
 	InAppMessage = "in_app_message"
+	// Webhook is one HTTP request per user (Braze's webhook object).
+	Webhook = "webhook"
 )
 
 // Campaign is a campaign as stored. Definition holds what is versioned.

@@ -48,7 +48,7 @@ func (ps problems) err() error {
 
 // unavailableChannels are Braze message keys Herald has no channel for.
 var unavailableChannels = map[string]bool{"email": true, "sms": true, "whats_app": true, "kindle_push": true,
-	"windows_phone8_push": true, "windows_universal_push": true, "webhook": true, "line": true}
+	"windows_phone8_push": true, "windows_universal_push": true, "line": true}
 
 // Input is a campaign as the API accepts it.
 type Input struct {
@@ -93,7 +93,7 @@ func validateMessages(eng *templates.Engine, raw map[string]json.RawMessage, fie
 		case unavailableChannels[ch]:
 			ps.add(path, "Herald has no %s channel", ch)
 			continue
-		case ch != ApplePush && ch != AndroidPush && ch != WebPush && ch != ContentCard && ch != InAppMessage:
+		case ch != ApplePush && ch != AndroidPush && ch != WebPush && ch != ContentCard && ch != InAppMessage && ch != Webhook:
 			ps.add(path, "unknown message channel %q", ch)
 			continue
 		}
@@ -107,6 +107,8 @@ func validateMessages(eng *templates.Engine, raw map[string]json.RawMessage, fie
 			validateCard(obj, path, ps)
 		case InAppMessage:
 			validateInApp(obj, path, ps)
+		case Webhook:
+			validateWebhook(obj, path, ps)
 		}
 		if _, err := eng.ParseObject(obj); err != nil {
 			for _, se := range templates.SyntaxErrors(err) {

@@ -45,6 +45,7 @@ const (
 	APNs    = "apns"
 	FCM     = "fcm"
 	WebPush = "webpush"
+	Webhook = "webhook"
 )
 
 // Message is one push to one device.

@@ -317,6 +317,19 @@ type Providers struct {
 	APNs    ProviderLimits `yaml:"apns"`
 	FCM     ProviderLimits `yaml:"fcm"`
 	WebPush WebPushLimits  `yaml:"webpush"`
+	Webhook WebhookLimits  `yaml:"webhook"`
+}
+
+// WebhookLimits configures the webhook channel's requests.
+type WebhookLimits struct {
+	// Timeout bounds one request. Default: 15s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxInFlight caps concurrent webhook requests per worker. Default: 64.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// AllowPrivate lets a rendered webhook URL reach loopback, private and
+	// link-local addresses (receivers on the local network, herald dev,
+	// tests). Default: false.
+	AllowPrivate bool `yaml:"allow_private"`
 }
 
 // ProviderLimits bound one provider's connections.
@@ -455,6 +468,7 @@ func Default() Config {
 			FCM:   ProviderLimits{MaxInFlight: 500, Timeout: 15 * time.Second},
 			WebPush: WebPushLimits{MaxInFlight: 256, Timeout: 15 * time.Second, DefaultTTL: 672 * time.Hour,
 				AllowedHosts: DefaultPushHosts()},
+			Webhook: WebhookLimits{MaxInFlight: 64, Timeout: 15 * time.Second},
 		},
 	}
 }

@@ -326,7 +326,7 @@ func (v *validator) providers() {
 		inFlight int
 		timeout  time.Duration
 	}{{"providers.apns", p.APNs.MaxInFlight, p.APNs.Timeout}, {"providers.fcm", p.FCM.MaxInFlight, p.FCM.Timeout},
-		{"providers.webpush", p.WebPush.MaxInFlight, p.WebPush.Timeout}} {
+		{"providers.webpush", p.WebPush.MaxInFlight, p.WebPush.Timeout}, {"providers.webhook", p.Webhook.MaxInFlight, p.Webhook.Timeout}} {
 		_ = name
 		if l.inFlight < 1 || l.inFlight > 10000 {
 			v.add(l.path+".max_in_flight", "must be between 1 and 10000, got %d", l.inFlight)

@@ -41,7 +41,8 @@ func (n *node) buildCampaigns() error {
 	n.inapp = campaigns.NewInApp(n.store, eng, resolve, campaigns.InAppOptions{MinInterval: n.cfg.SDK.InAppMinInterval, Logger: n.log})
 	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry,
-		FrequencyCaps: caps, DefaultZone: zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil)})
+		FrequencyCaps: caps, DefaultZone: zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil),
+		Webhook: n.senders.webhook})
 	return err
 }
 

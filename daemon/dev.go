@@ -53,6 +53,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	cfg.Store.AutoMigrate = true
 	cfg.Exports.Dir = filepath.Join(absData, "exports")
 	cfg.Providers.WebPush.AllowLoopback = true // the fake push service listens on loopback
+	cfg.Providers.Webhook.AllowPrivate = true  // a webhook receiver tried in dev runs on this machine
 	if cfg.Security.EncryptionKey == "" && cfg.Security.EncryptionKeyFile == "" {
 		keyFile, err := devSecret(filepath.Join(absData, "encryption.key"), func() string {
 			return base64.StdEncoding.EncodeToString(randomBytes(32))

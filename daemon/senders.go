@@ -17,6 +17,7 @@ import (
 	"github.com/herald-oss/herald/channels"
 	"github.com/herald-oss/herald/channels/apns"
 	"github.com/herald-oss/herald/channels/fcm"
+	"github.com/herald-oss/herald/channels/webhook"
 	"github.com/herald-oss/herald/channels/webpush"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/profiles"
@@ -31,6 +32,9 @@ type senders struct {
 	log     *slog.Logger
 	paused  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+
+	// webhook sends every campaign webhook: it needs no app's credentials.
+	webhook *webhook.Sender
 
 	mu    sync.Mutex
 	byApp map[string]*appSender
@@ -68,6 +72,10 @@ func newSenders(cfg *config.Config, apps *profiles.AppService, log *slog.Logger,
 		s.paused.WithLabelValues(ch)
 		s.latency.WithLabelValues(ch)
 	}
+	hookLatency := s.latency.WithLabelValues(channels.Webhook)
+	w := cfg.Providers.Webhook
+	s.webhook = webhook.New(webhook.Options{Timeout: w.Timeout, MaxInFlight: w.MaxInFlight, AllowPrivate: w.AllowPrivate,
+		RootCAs: roots, Logger: log, Observe: func(d time.Duration) { hookLatency.Observe(d.Seconds()) }})
 	if reg != nil {
 		reg.MustRegister(s.paused, s.latency)
 	}
@@ -237,6 +245,7 @@ func (s *senders) build(ctx context.Context, platform string, c *profiles.Creden
 
 // Close closes every sender built.
 func (s *senders) Close() {
+	_ = s.webhook.Close()
 	s.mu.Lock()
 	all := s.byApp
 	s.byApp = map[string]*appSender{}

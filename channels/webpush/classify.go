@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/herald-oss/herald/channels"
 )
@@ -74,41 +73,18 @@ func describe(status int, body []byte) (reason, detail string) {
 		Message string      `json:"message"`
 	}
 	if json.Unmarshal(body, &j) == nil {
-		if r := printable(j.Reason, 64); r != "" && !strings.ContainsAny(r, " ") {
+		if r := channels.Printable(j.Reason, 64); r != "" && !strings.ContainsAny(r, " ") {
 			reason = r
 		}
 		switch {
 		case j.Message != "" && j.Errno != "":
-			detail = fmt.Sprintf("errno %s: %s", j.Errno, printable(j.Message, 200))
+			detail = fmt.Sprintf("errno %s: %s", j.Errno, channels.Printable(j.Message, 200))
 		case j.Message != "":
-			detail = printable(j.Message, 200)
+			detail = channels.Printable(j.Message, 200)
 		}
 		return fmt.Sprintf("%d %s", status, reason), detail
 	}
-	return fmt.Sprintf("%d %s", status, reason), printable(string(body), 200)
-}
-
-// printable keeps the first n runes of s that are printable, single spaced.
-func printable(s string, n int) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		if n == 0 {
-			break
-		}
-		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			n--
-			space = false
-		}
-		b.WriteRune(r)
-		n--
-	}
-	return b.String()
+	return fmt.Sprintf("%d %s", status, reason), channels.Printable(string(body), 200)
 }
 
 // IsVAPIDRefusal picks the answers where the push service refused Herald's

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -169,23 +168,7 @@ func (o *observedClient) Do(req *http.Request) (*http.Response, error) {
 // Send sends msgs concurrently within MaxInFlight and returns their results in
 // order. It never retries.
 func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.Result {
-	results := make([]channels.Result, len(msgs))
-	workers := min(len(msgs), cap(s.sem))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(msgs) {
-					return
-				}
-				results[i] = s.send(ctx, msgs[i])
-			}
-		})
-	}
-	wg.Wait()
-	return results
+	return channels.SendEach(msgs, cap(s.sem), func(m channels.Message) channels.Result { return s.send(ctx, m) })
 }
 
 // Close releases idle connections; later sends answer Retry.
