@@ -16,10 +16,13 @@ type Config struct {
 	Providers Providers `yaml:"providers"`
 	Templates Templates `yaml:"templates"`
 	Exports   Exports   `yaml:"exports"`
-	Queue     Queue     `yaml:"queue"`
-	Delivery  Delivery  `yaml:"delivery"`
-	Scheduler Scheduler `yaml:"scheduler"`
-	SDK       SDK       `yaml:"sdk"`
+	// ExportStream posts every engagement and behaviour event to HTTP
+	// connectors (docs/export-stream.md). Default: no connectors.
+	ExportStream ExportStream `yaml:"export_stream"`
+	Queue        Queue        `yaml:"queue"`
+	Delivery     Delivery     `yaml:"delivery"`
+	Scheduler    Scheduler    `yaml:"scheduler"`
+	SDK          SDK          `yaml:"sdk"`
 	// FrequencyCapping rules hold for every campaign that does not override
 	// them (override_frequency_capping). Default: none.
 	FrequencyCapping []FrequencyCap `yaml:"frequency_capping"`
@@ -187,6 +190,32 @@ type Exports struct {
 	Dir string `yaml:"dir"`
 	// RowsPerFile caps the users in one gzipped NDJSON file. Default: 100000.
 	RowsPerFile int `yaml:"rows_per_file"`
+}
+
+// ExportStream configures the event export stream, run by the worker role.
+type ExportStream struct {
+	// Connectors each receive every event. Default: none.
+	Connectors []StreamConnector `yaml:"connectors"`
+}
+
+// StreamConnector is one HTTP receiver of the export stream.
+type StreamConnector struct {
+	// Name identifies the connector (its cursor and metrics label): 1-64
+	// letters, digits, '.', '_' or '-', unique. Required.
+	Name string `yaml:"name"`
+	// URL receives the NDJSON batches (POST), http or https. Required.
+	URL string `yaml:"url"`
+	// Token is sent as "Authorization: Bearer <token>"; or TokenFile, a file
+	// holding it. One of them is required.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	// BatchSize caps the events in one batch (1 to 10000; 0 means the
+	// default). Default: 500.
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval is how often a partial batch is sent (100ms to 1h; 0
+	// means the default).
+	// Default: 5s.
+	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
 // Queue configures the task queue (asynq on Redis) the API enqueues to and

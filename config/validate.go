@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,6 +27,7 @@ func (c *Config) Validate() error {
 	v.providers()
 	v.templates()
 	v.exports()
+	v.exportStream()
 	v.queue()
 	v.delivery()
 	v.scheduler()
@@ -233,6 +235,42 @@ func (v *validator) exports() {
 	}
 	if n := e.RowsPerFile; n < 1 || n > 10000000 {
 		v.add("exports.rows_per_file", "must be between 1 and 10000000, got %d", n)
+	}
+}
+
+func (v *validator) exportStream() {
+	seen := map[string]bool{}
+	for i := range v.cfg.ExportStream.Connectors {
+		c := &v.cfg.ExportStream.Connectors[i]
+		p := fmt.Sprintf("export_stream.connectors[%d]", i)
+		switch {
+		case c.Name == "":
+			v.add(p+".name", "required")
+		case !appIDPattern.MatchString(c.Name):
+			v.add(p+".name", "%q must be 1-64 letters, digits, '.', '_' or '-'", c.Name)
+		case seen[c.Name]:
+			v.add(p+".name", "%q names another connector too", c.Name)
+		}
+		seen[c.Name] = true
+		if u, err := url.Parse(c.URL); c.URL == "" {
+			v.add(p+".url", "required")
+		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add(p+".url", "must be an absolute http or https URL")
+		}
+		switch {
+		case c.Token == "" && c.TokenFile == "":
+			v.add(p+".token_file", "required (or token)")
+		case c.Token != "" && c.TokenFile != "":
+			v.add(p+".token_file", "set token or token_file, not both")
+		default:
+			v.fileExists(p+".token_file", c.TokenFile)
+		}
+		if c.BatchSize != 0 && (c.BatchSize < 1 || c.BatchSize > 10000) {
+			v.add(p+".batch_size", "must be between 1 and 10000, got %d", c.BatchSize)
+		}
+		if c.FlushInterval != 0 && (c.FlushInterval < 100*time.Millisecond || c.FlushInterval > time.Hour) {
+			v.add(p+".flush_interval", "must be between 100ms and 1h, got %s", c.FlushInterval)
+		}
 	}
 }
 

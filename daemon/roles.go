@@ -57,6 +57,13 @@ func (n *node) roleComponents(role string) ([]component, *httpComponent, error) 
 			return nil, nil, fmt.Errorf("task handlers: %w", err)
 		}
 		comps = append(comps, n.newWorker(h), &reconciler{n: n})
+		ex, err := n.exportStream()
+		if err != nil {
+			return nil, nil, err
+		}
+		if ex != nil {
+			comps = append(comps, ex)
+		}
 	}
 	if role == roleScheduler || role == roleAll {
 		comps = append(comps, &scheduler{n: n})
