@@ -48,15 +48,19 @@ type occurrence struct {
 
 func (c *convCampaign) matches(i int, o occurrence) bool {
 	e := c.events[i]
-	return e.Type == o.kind && (e.Name == o.name || e.Type == ConversionPurchase && e.Name == "")
+	return e.Type == o.kind && (e.Name == o.name || e.Type != ConversionCustomEvent && e.Name == "")
 }
 
 // convert records the conversions of the stored events and purchases: for
 // each campaign (whatever its status now) with a matching conversion event
 // and each user it was sent to within that event's window before the
 // occurrence.
-func (tr *Triggers) convert(ctx context.Context, ctx2 ConversionTx, convs []*convCampaign, events []profiles.HookEvent, purchases []profiles.Purchase) error {
+func (tr *Triggers) convert(ctx context.Context, ctx2 ConversionTx, convs []*convCampaign, events []profiles.HookEvent,
+	purchases []profiles.Purchase, sessions []profiles.Session) error {
 	var occs []occurrence
+	for _, s := range sessions {
+		occs = append(occs, occurrence{userID: s.UserID, kind: ConversionSessionStart, at: s.Time})
+	}
 	for _, e := range events {
 		occs = append(occs, occurrence{userID: e.UserID, kind: ConversionCustomEvent, name: e.Name, at: e.Time})
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-oss/herald/campaigns"
+	"github.com/herald-oss/herald/profiles"
 )
 
 // Conversions: a custom event within a day of the send and any purchase
@@ -58,9 +59,9 @@ func TestConversions(t *testing.T) {
 	}
 	// a bad conversion definition is refused with its field
 	bad, _ := campaigns.DecodeInput(strings.NewReader(`{"name":"b","audience":{"filter":{"push_enabled":{}}},"messages":{"apple_push":{"alert":"x"}},
-		"conversion_events":[{"type":"custom_event","window":"1d"},{"type":"purchase","window":"31d"},{"type":"session_start","window":"1d"},{"type":"click","window":"1h"},{"type":"purchase","window":"1h"}]}`))
+		"conversion_events":[{"type":"custom_event","window":"1d"},{"type":"purchase","window":"31d"},{"type":"session_start","window":"45d"},{"type":"click","window":"1h"},{"type":"purchase","window":"1h"}]}`))
 	_, err = e.svc.Create(ctx, bad)
-	for _, f := range []string{"conversion_events", "conversion_events[0].name", "conversion_events[1].window", "conversion_events[2].type", "conversion_events[3].type"} {
+	for _, f := range []string{"conversion_events", "conversion_events[0].name", "conversion_events[1].window", "conversion_events[2].window", "conversion_events[3].type"} {
 		if err == nil || !strings.Contains(err.Error(), f+":") {
 			t.Errorf("missing problem for %s in %v", f, err)
 		}
@@ -104,5 +105,40 @@ func TestControlGroupConversions(t *testing.T) {
 	sentTo, control := ledger[""]["delivered"], ledger[campaigns.ControlGroup]["aborted:control_group"]
 	if sentTo+control != 30 || control == 0 || counts[""][0] != sentTo || counts[campaigns.ControlGroup][0] != control {
 		t.Fatalf("conversions %v, ledger %v", counts, ledger)
+	}
+}
+
+// A session start within the window after a send is a session_start
+// conversion (session starts come from the SDK endpoint, in the
+// transaction that stores them).
+func TestSessionStartConversions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, openSQLite(t))
+	ids := usersWithDevices(t, e, "ss", 2, "")
+	ctx := context.Background()
+	in, err := campaigns.DecodeInput(strings.NewReader(`{"name":"ss","audience":{"filter":{"push_enabled":{}}},
+		"messages":{"apple_push":{"alert":"come back"}},"conversion_events":[{"type":"session_start","window":"1d"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.svc.Create(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().UTC().Add(-72 * time.Hour).Truncate(time.Second)
+	p := rulesPipeline(t, e, campaigns.PipelineOptions{Now: func() time.Time { return sent }})
+	if err := p.Deliver(ctx, pageFor(t, e.st, "ss-1", c.ID, campaigns.Spec{Messages: c.Definition.Messages, Rules: c.Definition.Rules}, ids, sent)); err != nil {
+		t.Fatal(err)
+	}
+	tr := campaigns.NewTriggers(e.st, campaigns.TriggerOptions{TTL: time.Nanosecond})
+	sessions := []profiles.Session{{UserID: ids[0], AppID: "app-ios", Time: sent.Add(time.Hour)},
+		{UserID: ids[1], AppID: "app-ios", Time: sent.Add(48 * time.Hour)}, // outside the day
+		{UserID: ids[0], AppID: "app-ios", Time: sent.Add(2 * time.Hour)}}  // counted once
+	if err := e.st.InTx(ctx, func(tx profiles.Tx) error { return tr.OnSessions(ctx, tx, sessions) }); err != nil {
+		t.Fatal(err)
+	}
+	counts, _, err := e.svc.ConversionCounts(ctx, c.ID)
+	if err != nil || fmt.Sprint(counts) != "map[:map[0:1]]" {
+		t.Fatalf("conversions %v, %v; want one for the user who came back within the day", counts, err)
 	}
 }

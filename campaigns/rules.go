@@ -28,8 +28,8 @@ type Rules struct {
 	// End in the user's time zone (the company zone when unknown).
 	QuietHours *QuietHours `json:"quiet_hours,omitempty"`
 	// ConversionEvents (at most 4) count users who, within the window after
-	// the campaign was sent to them, did a custom event or a purchase: once
-	// per user, campaign and conversion event.
+	// the campaign was sent to them, did a custom event, a purchase or
+	// started a session: once per user, campaign and conversion event.
 	ConversionEvents []ConversionEvent `json:"conversion_events,omitempty"`
 }
 
@@ -44,7 +44,7 @@ const (
 type ConversionEvent struct {
 	Type string `json:"type"`
 	// Name is the custom event's name; for a purchase, a product id (empty:
-	// any purchase).
+	// any purchase); none for session_start.
 	Name string `json:"name,omitempty"`
 	// Window is how long after the send it counts: "30m", "12h", "3d"; at
 	// most 30 days.
@@ -195,11 +195,9 @@ func validateRules(r Rules, ps *problems) {
 			if c.Name == "" {
 				ps.add(path+".name", "required for a custom_event conversion")
 			}
-		case ConversionPurchase:
-		case ConversionSessionStart:
-			ps.add(path+".type", "session_start conversions need session data, which Herald does not ingest yet (the SDK endpoint)")
+		case ConversionPurchase, ConversionSessionStart:
 		default:
-			ps.add(path+".type", "want custom_event or purchase, got %q", c.Type)
+			ps.add(path+".type", "want custom_event, purchase or session_start, got %q", c.Type)
 		}
 		if w, err := ParseWindow(c.Window); err != nil {
 			ps.add(path+".window", "%v", err)

@@ -175,7 +175,7 @@ func (tr *Triggers) OnEvents(ctx context.Context, ptx profiles.Tx, events []prof
 	if !ok {
 		return fmt.Errorf("campaigns: the store's transaction cannot hold triggered sends and conversions")
 	}
-	if err := tr.convert(ctx, ttx, convs, events, purchases); err != nil {
+	if err := tr.convert(ctx, ttx, convs, events, purchases, nil); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
@@ -297,4 +297,19 @@ func (s *Service) fireTriggered(ctx context.Context, now time.Time, log *slog.Lo
 		started++
 	}
 	return started, nil
+}
+
+// OnSessions is the profiles session hook: session starts stored by an SDK
+// batch count as session_start conversions of the campaigns sent to the
+// user.
+func (tr *Triggers) OnSessions(ctx context.Context, ptx profiles.Tx, sessions []profiles.Session) error {
+	_, convs, err := tr.active(ctx)
+	if err != nil || len(convs) == 0 {
+		return err
+	}
+	ctx2, ok := ptx.(ConversionTx)
+	if !ok {
+		return fmt.Errorf("campaigns: the store's transaction cannot hold conversions")
+	}
+	return tr.convert(ctx, ctx2, convs, nil, nil, sessions)
 }

@@ -306,7 +306,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 	n.profiles = profiles.NewService(st, profiles.Options{
 		Limits:  profiles.Limits{MaxObjects: cfg.Ingest.MaxObjects, MaxArrayLength: cfg.Ingest.MaxArrayLength},
 		Writers: writers, MaxGroupObjects: cfg.Ingest.MaxGroupObjects,
-		CheckEndpoint: webPolicy(cfg).Check, OnEvents: triggers.OnEvents})
+		CheckEndpoint: webPolicy(cfg).Check, OnEvents: triggers.OnEvents, OnSessions: triggers.OnSessions})
 	if n.senders, err = newSenders(cfg, n.apps, log, n.registry); err != nil {
 		n.close()
 		return nil, err

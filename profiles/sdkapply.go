@@ -292,7 +292,15 @@ func (s *Service) applyFresh(ctx context.Context, stx SDKTx, app *App, b *SDKBat
 	if err := stx.UpsertDevices(ctx, devices); err != nil {
 		return err
 	}
-	return stx.AddSessions(ctx, sessions)
+	if err := stx.AddSessions(ctx, sessions); err != nil {
+		return err
+	}
+	if s.onSessions != nil && len(sessions) > 0 {
+		if err := s.onSessions(ctx, stx, sessions); err != nil {
+			return fmt.Errorf("profiles: session hook: %w", err)
+		}
+	}
+	return nil
 }
 
 // deviceAttributes are the profile's time zone and language as the device

@@ -13,6 +13,7 @@ type Service struct {
 	group         *grouper
 	checkEndpoint func(string) error
 	onEvents      EventHook
+	onSessions    func(ctx context.Context, tx Tx, sessions []Session) error
 }
 
 // Options configure a Service.
@@ -36,6 +37,9 @@ type Options struct {
 	// /users/track request stores, inside its transaction (what it writes
 	// commits with them); an error fails the transaction.
 	OnEvents EventHook
+	// OnSessions, when set, sees the session starts an SDK batch stores,
+	// inside its transaction, after them; an error fails the transaction.
+	OnSessions func(ctx context.Context, tx Tx, sessions []Session) error
 }
 
 // EventHook sees stored custom events and purchases inside their
@@ -67,7 +71,8 @@ func NewService(store Store, opts Options) *Service {
 		opts.TxTimeout = 30 * time.Second
 	}
 	return &Service{store: store, now: opts.Now, lim: opts.Limits, checkEndpoint: opts.CheckEndpoint, onEvents: opts.OnEvents,
-		group: newGrouper(opts.Writers, opts.MaxGroupObjects, opts.TxTimeout)}
+		onSessions: opts.OnSessions,
+		group:      newGrouper(opts.Writers, opts.MaxGroupObjects, opts.TxTimeout)}
 }
 
 // Limits returns the limits requests are decoded with.
