@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/herald-oss/herald/profiles"
-	"github.com/herald-oss/herald/scheduler"
 )
 
 // UserSend is one (user, dispatch, push channel) a worker decided to send:
@@ -187,7 +186,7 @@ func (p *Pipeline) gate(ctx context.Context, r *run, toSend []pending, byUser ma
 // zoneOf is a user's time zone, the company zone when unknown or invalid.
 func (p *Pipeline) zoneOf(prof *profiles.Profile) *time.Location {
 	if prof != nil && prof.User.Standard.TimeZone != "" {
-		if loc, err := scheduler.LoadZone(prof.User.Standard.TimeZone); err == nil {
+		if loc, err := p.zones.Load(prof.User.Standard.TimeZone); err == nil {
 			return loc
 		}
 	}

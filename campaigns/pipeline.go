@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/herald-oss/herald/channels"
+	"github.com/herald-oss/herald/scheduler"
 	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/templates"
 )
@@ -60,6 +61,7 @@ type Pipeline struct {
 	log      *slog.Logger
 	metrics  *pipelineMetrics
 
+	zones    scheduler.Zones // users' zones, loaded once each
 	mu       sync.Mutex
 	compiled map[string]*compiled // by dispatch id
 }

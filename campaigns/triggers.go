@@ -72,8 +72,9 @@ type TriggerOptions struct {
 // Triggers turns stored custom events into triggered sends of the active
 // action-based campaigns: profiles.Options.OnEvents.
 type Triggers struct {
-	st   Store
-	opts TriggerOptions
+	st    Store
+	opts  TriggerOptions
+	zones scheduler.Zones // users' zones, loaded once each
 
 	mu          sync.Mutex
 	loadedAt    time.Time
@@ -195,7 +196,7 @@ func (tr *Triggers) OnEvents(ctx context.Context, ptx profiles.Tx, events []prof
 			}
 			loc := tr.opts.DefaultZone
 			if e.TimeZone != "" {
-				if l, err := scheduler.LoadZone(e.TimeZone); err == nil {
+				if l, err := tr.zones.Load(e.TimeZone); err == nil {
 					loc = l
 				}
 			}

@@ -236,6 +236,7 @@ type node struct {
 	campaigns *campaigns.Service
 	pipeline  *campaigns.Pipeline
 	inapp     *campaigns.InApp
+	zone      *time.Location // scheduler.time_zone: the company zone
 }
 
 // buildNode opens the store and Redis and wires the services and the API.
@@ -301,6 +302,7 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 		n.close()
 		return nil, fmt.Errorf("scheduler.time_zone: %w", err)
 	}
+	n.zone = zone
 	// Custom events trigger action-based campaigns in their own transaction.
 	triggers := campaigns.NewTriggers(st, campaigns.TriggerOptions{DefaultZone: zone, Logger: log})
 	n.profiles = profiles.NewService(st, profiles.Options{

@@ -26,10 +26,6 @@ func (n *node) buildCampaigns() error {
 	resolve := func(ctx context.Context, id string) (*segments.Filter, error) { return n.segments.Resolver()(ctx, id) }
 	n.campaigns = campaigns.NewService(n.store, n.queue, eng, resolve, nil)
 	d := n.cfg.Delivery
-	zone, err := time.LoadLocation(n.cfg.Scheduler.TimeZone) // validated with the config
-	if err != nil {
-		return fmt.Errorf("scheduler.time_zone: %w", err)
-	}
 	caps := make([]campaigns.CapRule, 0, len(n.cfg.FrequencyCapping))
 	for i, c := range n.cfg.FrequencyCapping {
 		w, err := campaigns.ParseWindow(c.Window)
@@ -41,7 +37,7 @@ func (n *node) buildCampaigns() error {
 	n.inapp = campaigns.NewInApp(n.store, eng, resolve, campaigns.InAppOptions{MinInterval: n.cfg.SDK.InAppMinInterval, Logger: n.log})
 	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry,
-		FrequencyCaps: caps, DefaultZone: zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil),
+		FrequencyCaps: caps, DefaultZone: n.zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil),
 		Webhook: n.senders.webhook})
 	return err
 }
