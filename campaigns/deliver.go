@@ -96,16 +96,12 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	if err != nil {
 		return err
 	}
-	var needs segments.Needs
-	if c.filter != nil {
-		needs = c.filter.Needs()
-	}
-	profs, err := p.st.DeliveryProfiles(ctx, page.UserIDs, needs.EventSummaries) // deleted users are simply absent
+	profs, err := p.st.DeliveryProfiles(ctx, page.UserIDs, c.needs.EventSummaries) // deleted users are simply absent
 	if err != nil {
 		return err
 	}
 	r := &run{d: d, now: p.opts.Now(), token: newToken()}
-	if needs.Recent {
+	if c.needs.Recent {
 		if err := p.st.LoadRecent(ctx, profs, r.now.Unix()/86400-segments.RecentDays); err != nil {
 			return err
 		}

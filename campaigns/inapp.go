@@ -157,6 +157,7 @@ type inAppCampaign struct {
 	needs    segments.Needs
 	obj      *templates.Object
 	priority int
+	trigger  map[string]any // as the SDK reads it; shared by every answer, never modified
 }
 
 // NewInApp returns the in-app message picker over st.
@@ -226,6 +227,7 @@ func (ia *InApp) parse(ctx context.Context, c *Campaign, msg map[string]any) (*i
 	if err := json.Unmarshal(c.Definition.Schedule.Raw, &ic.f); err != nil {
 		return nil, err
 	}
+	ic.trigger = triggerOf(ic.f)
 	if raw := audienceFilter(c.Definition.Audience); len(raw) > 0 {
 		f, err := segments.Parse(raw)
 		if err != nil {
@@ -304,7 +306,7 @@ func (ia *InApp) Eligible(ctx context.Context, app *profiles.App, before *profil
 		rendered["id"] = ic.c.ID + ":" + strconv.FormatInt(ic.c.Version, 10)
 		rendered["campaign_id"] = ic.c.ID
 		rendered["priority"] = ic.priority
-		rendered["trigger"] = ic.trigger()
+		rendered["trigger"] = ic.trigger
 		picks = append(picks, pick{ic, rendered})
 	}
 	sort.SliceStable(picks, func(i, j int) bool {
@@ -320,22 +322,22 @@ func (ia *InApp) Eligible(ctx context.Context, app *profiles.App, before *profil
 	return out, nil
 }
 
-// trigger is the campaign's trigger as the SDK reads it.
-func (ic *inAppCampaign) trigger() map[string]any {
-	t := map[string]any{"type": ic.f.triggerType()}
-	switch ic.f.triggerType() {
+// triggerOf is an in-app campaign's trigger as the SDK reads it.
+func triggerOf(f actionFields) map[string]any {
+	t := map[string]any{"type": f.triggerType()}
+	switch f.triggerType() {
 	case TriggerCustomEvent:
-		t["event_name"] = ic.f.EventName
-		if len(ic.f.PropertyFilters) > 0 {
-			t["property_filters"] = ic.f.PropertyFilters
+		t["event_name"] = f.EventName
+		if len(f.PropertyFilters) > 0 {
+			t["property_filters"] = f.PropertyFilters
 		}
 	case TriggerPurchase:
-		if ic.f.ProductID != "" {
-			t["product_id"] = ic.f.ProductID
+		if f.ProductID != "" {
+			t["product_id"] = f.ProductID
 		}
 	case TriggerPushClick:
-		if ic.f.PushCampaignID != "" {
-			t["campaign_id"] = ic.f.PushCampaignID
+		if f.PushCampaignID != "" {
+			t["campaign_id"] = f.PushCampaignID
 		}
 	}
 	return t

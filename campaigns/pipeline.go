@@ -100,6 +100,7 @@ func NewPipeline(st Store, senders Senders, enq Enqueuer, eng *templates.Engine,
 // compiled is a dispatch's parsed filter and message objects.
 type compiled struct {
 	filter   *segments.Filter // nil: explicit recipients
+	needs    segments.Needs   // what filter reads beyond users, devices and apps
 	variants []compiledVariant
 	channels []string // every variant's channels (a control group abort each)
 }
@@ -126,6 +127,7 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 		if c.filter, err = f.Resolve(ctx, p.resolver); err != nil {
 			return nil, fmt.Errorf("dispatch %s audience: %w", d.ID, err)
 		}
+		c.needs = c.filter.Needs()
 	}
 	for _, v := range variantsOf(d.Spec) {
 		cv := compiledVariant{id: v.ID, percent: v.Percent, objects: map[string]*templates.Object{}}
