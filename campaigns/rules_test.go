@@ -137,23 +137,23 @@ func TestFrequencyCap(t *testing.T) {
 	}
 }
 
-// Six dispatches to the same 20 users run at once in six workers under a
-// cap of 2 a day: every user gets exactly 2 messages.
-func TestFrequencyCapHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
-	t.Parallel()
+// deliverConcurrently runs one page per spec on PostgreSQL, each in its own
+// pipeline (a worker), all at once, to the same 20 users, and returns how
+// many messages each device got. campaign names each page's campaign.
+func deliverConcurrently(t *testing.T, prefix string, specs []campaigns.Spec, campaign func(i int) string, o campaigns.PipelineOptions) map[string]int {
+	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: testdeps.Postgres(t), PostgresMaxConns: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	e := newEnv(t, st)
-	ids := usersWithDevices(t, e, "conc", 20, "")
-	caps := []campaigns.CapRule{{Channel: campaigns.ApplePush, Limit: 2, Window: campaigns.Window{N: 12, Unit: 'h'}}}
+	ids := usersWithDevices(t, e, prefix, 20, "")
 	var wg sync.WaitGroup
-	errs := make(chan error, 6)
-	for i := range 6 {
-		page := pageFor(t, st, fmt.Sprintf("conc-%d", i), fmt.Sprintf("camp-%d", i), campaigns.Spec{}, ids, time.Now())
-		p := rulesPipeline(t, e, campaigns.PipelineOptions{FrequencyCaps: caps})
+	errs := make(chan error, len(specs))
+	for i, spec := range specs {
+		page := pageFor(t, st, fmt.Sprintf("%s-%d", prefix, i), campaign(i), spec, ids, time.Now())
+		p := rulesPipeline(t, e, o)
 		wg.Go(func() { errs <- p.Deliver(context.Background(), page) })
 	}
 	wg.Wait()
@@ -170,6 +170,16 @@ func TestFrequencyCapHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
 	if len(perToken) != 20 {
 		t.Fatalf("%d devices got messages, want 20", len(perToken))
 	}
+	return perToken
+}
+
+// Six dispatches to the same 20 users run at once in six workers under a
+// cap of 2 a day: every user gets exactly 2 messages.
+func TestFrequencyCapHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
+	t.Parallel()
+	caps := []campaigns.CapRule{{Channel: campaigns.ApplePush, Limit: 2, Window: campaigns.Window{N: 12, Unit: 'h'}}}
+	perToken := deliverConcurrently(t, "conc", make([]campaigns.Spec, 6), func(i int) string { return fmt.Sprintf("camp-%d", i) },
+		campaigns.PipelineOptions{FrequencyCaps: caps})
 	for tok, n := range perToken {
 		if n != 2 {
 			t.Errorf("device %s got %d messages, want 2", tok, n)
@@ -181,35 +191,9 @@ func TestFrequencyCapHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
 // in four workers: every user gets exactly one message.
 func TestReEligibilityHoldsUnderConcurrentWorkersPostgres(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: testdeps.Postgres(t), PostgresMaxConns: 16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := newEnv(t, st)
-	ids := usersWithDevices(t, e, "once", 20, "")
 	once := campaigns.Spec{Rules: campaigns.Rules{ReEligibility: &campaigns.ReEligibility{Never: true}}}
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for i := range 4 {
-		page := pageFor(t, st, fmt.Sprintf("once-%d", i), "camp-once", once, ids, time.Now())
-		p := rulesPipeline(t, e, campaigns.PipelineOptions{})
-		wg.Go(func() { errs <- p.Deliver(context.Background(), page) })
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	perToken := map[string]int{}
-	for _, r := range e.rec.List() {
-		perToken[r.Token]++
-	}
-	if len(perToken) != 20 {
-		t.Fatalf("%d devices got messages, want 20", len(perToken))
-	}
+	perToken := deliverConcurrently(t, "once", []campaigns.Spec{once, once, once, once}, func(int) string { return "camp-once" },
+		campaigns.PipelineOptions{})
 	for tok, n := range perToken {
 		if n != 1 {
 			t.Errorf("device %s got %d messages, want 1", tok, n)
