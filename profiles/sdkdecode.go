@@ -16,17 +16,9 @@ import (
 // in SDKBatch.Errors and the valid ones are kept. now caps future times and
 // dates the replay window.
 func DecodeSDK(r io.Reader, now time.Time, lim Limits) (*SDKBatch, error) {
-	data, err := io.ReadAll(r)
+	body, err := decodeBody(r)
 	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err) // e.g. the body limit
-	}
-	v, err := parseJSON(data, true)
-	if err != nil {
-		return nil, requestErr("Invalid JSON: %v", err)
-	}
-	body, ok := v.(map[string]any)
-	if !ok {
-		return nil, requestErr("Invalid JSON: the body must be an object")
+		return nil, err
 	}
 	b := &SDKBatch{}
 	var errs []error

@@ -104,10 +104,9 @@ type PurchaseInput struct {
 	Properties         json.RawMessage
 }
 
-// DecodeTrack decodes a /users/track body. A malformed body or too many objects is a
-// *RequestError; a bad object (or a bad field of an otherwise valid object) is
-// listed in TrackRequest.Errors and everything valid is kept. now caps future times.
-func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) {
+// decodeBody reads a request body that must be one JSON object: a read
+// failure (the body limit) is returned as is, bad JSON is a *RequestError.
+func decodeBody(r io.Reader) (map[string]any, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err) // e.g. the body limit
@@ -119,6 +118,17 @@ func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) 
 	body, ok := v.(map[string]any)
 	if !ok {
 		return nil, requestErr("Invalid JSON: the body must be an object")
+	}
+	return body, nil
+}
+
+// DecodeTrack decodes a /users/track body. A malformed body or too many objects is a
+// *RequestError; a bad object (or a bad field of an otherwise valid object) is
+// listed in TrackRequest.Errors and everything valid is kept. now caps future times.
+func DecodeTrack(r io.Reader, now time.Time, lim Limits) (*TrackRequest, error) {
+	body, err := decodeBody(r)
+	if err != nil {
+		return nil, err
 	}
 	arrays := map[string][]any{}
 	for _, k := range sortedKeys(body) {
