@@ -1,16 +1,15 @@
 package webpush
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/herald-oss/herald/channels"
 	"github.com/herald-oss/herald/channels/webpush/webpushfake"
+	"github.com/herald-oss/herald/internal/testdeps"
 )
 
 // env is a sender wired to a fake push service over TLS on loopback.
@@ -21,22 +20,8 @@ type env struct {
 	logs   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer = testdeps.SyncBuffer
 
 // newEnv starts a fake knowing the sender's VAPID key as app "app-1" (unless
 // cfg.VAPIDKeys says otherwise) and a sender trusting it, loopback allowed

@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/herald-oss/herald/internal/testdeps"
 )
 
 // repoRoot is the repository's root, from this package's directory.
@@ -331,19 +333,5 @@ func tail(s string, n int) string {
 	return s
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer = testdeps.SyncBuffer
