@@ -267,10 +267,16 @@ func (s *Store) DueDispatches(ctx context.Context, now time.Time, limit int) ([]
 // StartDispatch moves a scheduled dispatch to running; false when it was not
 // scheduled any more (another scheduler started it, or it was stopped).
 func (s *Store) StartDispatch(ctx context.Context, id string, at time.Time) (bool, error) {
+	return s.moveScheduled(ctx, id, campaigns.DispatchRunning, at)
+}
+
+// moveScheduled moves a dispatch that is still scheduled to status; false
+// when it was not scheduled any more.
+func (s *Store) moveScheduled(ctx context.Context, id, status string, at time.Time) (bool, error) {
 	res, err := s.exec(ctx, "UPDATE dispatches SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-		campaigns.DispatchRunning, at.UnixMilli(), id, campaigns.DispatchScheduled)
+		status, at.UnixMilli(), id, campaigns.DispatchScheduled)
 	if err != nil {
-		return false, fmt.Errorf("store: start dispatch: %w", err)
+		return false, fmt.Errorf("store: move scheduled dispatch %s to %s: %w", id, status, err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil

@@ -54,13 +54,7 @@ func (s *Store) RescheduleDispatch(ctx context.Context, id string, due time.Time
 // CancelScheduled stops a dispatch that is still scheduled; false when it
 // was not (a scheduler started it first, or it was already stopped).
 func (s *Store) CancelScheduled(ctx context.Context, id string, at time.Time) (bool, error) {
-	res, err := s.exec(ctx, "UPDATE dispatches SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-		campaigns.DispatchStopped, at.UnixMilli(), id, campaigns.DispatchScheduled)
-	if err != nil {
-		return false, fmt.Errorf("store: cancel scheduled dispatch: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return s.moveScheduled(ctx, id, campaigns.DispatchStopped, at)
 }
 
 // ScheduledDispatches lists the scheduled dispatches due at or before until
