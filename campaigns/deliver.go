@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -226,6 +228,12 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		}
 		return nil
 	}
+	// A push channel the user has no device for is recorded as
+	// no_valid_token only when the user has a device on none of the
+	// campaign's push channels: a user reached on iOS is not also "aborted"
+	// on Android and web (and the page writes a third of the rows).
+	var noToken []LedgerKey
+	reached := false
 	for ch, obj := range v.objects {
 		if ch == ContentCard && cardAtFirstImpression(spec, v.id) { // written at the user's first sync (cardsync.go)
 			continue
@@ -282,9 +290,10 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			devices = append(devices, d)
 		}
 		if len(devices) == 0 {
-			r.abort(userKey, AbortNoValidToken)
+			noToken = append(noToken, userKey)
 			continue
 		}
+		reached = true
 		rendered, ok := p.render(ctx, r, obj, vars, userKey)
 		if !ok {
 			continue
@@ -293,6 +302,12 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			k := LedgerKey{DispatchID: r.d.ID, UserID: u.ID, Channel: ch, Device: d.TokenKey}
 			out = append(out, pending{claim: Claim{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: messageID(k)},
 				appID: d.AppID, token: d.Token, object: rendered})
+		}
+	}
+	if !reached {
+		slices.SortFunc(noToken, func(a, b LedgerKey) int { return strings.Compare(a.Channel, b.Channel) })
+		for _, k := range noToken {
+			r.abort(k, AbortNoValidToken)
 		}
 	}
 	return out

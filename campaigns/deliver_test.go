@@ -290,3 +290,30 @@ func TestEnqueuedSendRunTwiceSendsOnce(t *testing.T) {
 		t.Errorf("%d dispatches, %d messages; want one of each", len(ds), e.rec.Len())
 	}
 }
+
+// A user reached on one push channel of a multi-channel campaign has no
+// abort recorded for the channels they have no device on; a user reached on
+// none has no_valid_token on each.
+func TestNoValidTokenOnlyForUnreachableUsers(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"n1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("a1", 32)+`"}]},
+		{"external_id":"n2"}]}`)
+	ids := e.userIDs(t, "n1", "n2")
+	page := pageOf(t, st, "notoken", campaigns.Spec{Messages: map[string]map[string]any{
+		campaigns.ApplePush: {"alert": "hi"}, campaigns.AndroidPush: {"title": "hi"}, campaigns.WebPush: {"title": "hi"}}}, ids)
+	if err := e.pipe.Deliver(context.Background(), page); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := st.LedgerCounts(context.Background(), page.DispatchID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counts) != 2 || counts[campaigns.LedgerDelivered] != 1 || counts["aborted:"+campaigns.AbortNoValidToken] != 3 {
+		t.Errorf("ledger %v; want 1 delivered (n1 on iOS) and 3 no_valid_token (n2 on every channel)", counts)
+	}
+	if n := e.rec.Len(); n != 1 {
+		t.Errorf("%d messages sent, want 1", n)
+	}
+}

@@ -168,6 +168,17 @@ func (s *Store) CompletePage(ctx context.Context, dispatchID string, firstUserID
 	finished := false
 	err := s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
+		// Every page of a dispatch counts itself on the dispatch's row, so
+		// the pages of a dispatch commit one after another; on PostgreSQL
+		// the commit does not wait for its WAL flush, which keeps the row
+		// lock short. Losing such a commit in a database crash is safe: the
+		// page's messages are final in the ledger (recorded durably before),
+		// the reconciler runs the page again, and it completes again.
+		if s.Driver() == "postgres" {
+			if _, err := t.exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return fmt.Errorf("store: complete page: %w", err)
+			}
+		}
 		res, err := t.exec(ctx, "UPDATE dispatch_pages SET done_at = ? WHERE dispatch_id = ? AND first_user_id = ? AND done_at IS NULL",
 			at.UnixMilli(), dispatchID, firstUserID)
 		if err != nil {

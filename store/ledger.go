@@ -213,14 +213,32 @@ func (s *Store) LedgerCounts(ctx context.Context, dispatchID string) (map[string
 	return out, rows.Err()
 }
 
-// PurgeLedger deletes ledger rows last updated before the given time, of
-// dispatches that are over, and reports how many it deleted.
+// PurgeLedger deletes the ledger rows of dispatches that have been over
+// (done or stopped) since before the given time, one dispatch at a time
+// through the primary key, and reports how many rows it deleted.
 func (s *Store) PurgeLedger(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.exec(ctx, `DELETE FROM ledger WHERE updated_at < ? AND dispatch_id IN (SELECT id FROM dispatches WHERE status IN (?, ?))`,
-		before.UnixMilli(), campaigns.DispatchDone, campaigns.DispatchStopped)
+	rows, err := s.query(ctx, `SELECT d.id FROM dispatches d WHERE d.status IN (?, ?) AND d.updated_at < ?
+AND EXISTS (SELECT 1 FROM ledger l WHERE l.dispatch_id = d.id)`,
+		campaigns.DispatchDone, campaigns.DispatchStopped, before.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("store: purge ledger: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return n, nil
+	ids, err := collect(rows, func(r rowScanner) (string, error) {
+		var id string
+		err := r.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge ledger: %w", err)
+	}
+	var total int64
+	for _, id := range ids {
+		res, err := s.exec(ctx, "DELETE FROM ledger WHERE dispatch_id = ?", id)
+		if err != nil {
+			return total, fmt.Errorf("store: purge ledger of dispatch %s: %w", id, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
 }

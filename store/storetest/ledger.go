@@ -264,3 +264,46 @@ func testScheduledDispatches(t *testing.T, s *store.Store) {
 		t.Fatalf("no occurrence %q %v", occ, err)
 	}
 }
+
+// The ledger purge deletes the rows of dispatches over since before the
+// cut-off, and keeps those of running dispatches and of dispatches over
+// since after it.
+func testLedgerPurge(t *testing.T, s *store.Store) {
+	finishAt := map[string]time.Time{"old": t0, "recent": t0.Add(48 * time.Hour), "running": time.Time{}}
+	for id, at := range finishAt {
+		d := &campaigns.Dispatch{ID: id, CampaignID: "c-" + id, Occurrence: "launch", Status: campaigns.DispatchRunning,
+			Spec: campaigns.Spec{RecipientSubscriptionState: "subscribed"}, CreatedAt: t0, UpdatedAt: t0}
+		if _, _, err := s.CreateDispatch(ctx(t), d); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddPages(ctx(t), id, []campaigns.Page{{FirstUserID: 1, UserIDs: []int64{1, 2}}}, 2, true, t0); err != nil {
+			t.Fatal(err)
+		}
+		var outcomes []campaigns.Outcome
+		for _, u := range []int64{1, 2} {
+			outcomes = append(outcomes, campaigns.Outcome{LedgerKey: campaigns.LedgerKey{DispatchID: id, UserID: u, Channel: "apple_push"},
+				CampaignID: d.CampaignID, MessageID: id + "-m", State: campaigns.LedgerAborted, Reason: "no_valid_token"})
+		}
+		if err := s.Record(ctx(t), outcomes, nil, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		if !at.IsZero() {
+			if fin, err := s.CompletePage(ctx(t), id, 1, at); err != nil || !fin {
+				t.Fatalf("complete %s: %v %v", id, fin, err)
+			}
+		}
+	}
+	n, err := s.PurgeLedger(ctx(t), t0.Add(24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("purge: %d rows, %v; want the 2 of the old dispatch", n, err)
+	}
+	for id, want := range map[string]int64{"old": 0, "recent": 2, "running": 2} {
+		counts, err := s.LedgerCounts(ctx(t), id)
+		if err != nil || counts["aborted:no_valid_token"] != want {
+			t.Errorf("after the purge, dispatch %s has %v (%v); want %d rows", id, counts, err, want)
+		}
+	}
+	if n, err := s.PurgeLedger(ctx(t), t0.Add(24*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second purge: %d rows, %v", n, err)
+	}
+}

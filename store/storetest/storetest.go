@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"SDKItems", testSDKItems},
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
+		{"LedgerPurge", testLedgerPurge},
 		{"LedgerOddKeys", testLedgerOddKeys},
 		{"ScheduledDispatches", testScheduledDispatches},
 		{"Schedules", testSchedules},
