@@ -101,6 +101,25 @@ func ID(r Record) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// ToEvents maps a record to its NDJSON objects, none for a record with no
+// event type (an unknown channel or kind). A delivery or a bounce row is
+// also the message's send: it yields the Send event (with the id a stored
+// send row would have) before its own.
+func ToEvents(r Record) []Event {
+	var out []Event
+	if r.Source == SourceEngagement && (r.Kind == "delivery" || r.Kind == "bounce") {
+		send := r
+		send.Kind, send.Reason = "send", ""
+		if ev, ok := ToEvent(send); ok {
+			out = append(out, ev)
+		}
+	}
+	if ev, ok := ToEvent(r); ok {
+		out = append(out, ev)
+	}
+	return out
+}
+
 // ToEvent maps a record to its NDJSON object; ok is false for a record with
 // no event type (an unknown channel or kind), which is skipped.
 func ToEvent(r Record) (Event, bool) {

@@ -219,15 +219,17 @@ func (e *Exporter) once(ctx context.Context, c Connector) (full bool, err error)
 	enc := json.NewEncoder(&body)
 	n, skipped := 0, 0
 	for _, r := range recs {
-		ev, ok := ToEvent(r)
-		if !ok {
+		evs := ToEvents(r)
+		if len(evs) == 0 {
 			skipped++
 			continue
 		}
-		if err := enc.Encode(ev); err != nil {
-			return false, fmt.Errorf("analytics: encode: %w", err)
+		for _, ev := range evs {
+			if err := enc.Encode(ev); err != nil {
+				return false, fmt.Errorf("analytics: encode: %w", err)
+			}
+			n++
 		}
-		n++
 	}
 	if n > 0 {
 		if err := e.post(ctx, c, body.Bytes()); err != nil {

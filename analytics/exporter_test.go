@@ -95,13 +95,15 @@ func addRows(t *testing.T, s *store.Store, from, n int) {
 	at := time.Now().Add(-time.Minute)
 	var eng []campaigns.Engagement
 	var evs []profiles.Event
-	for i := from; i < from+n; i++ {
-		eng = append(eng, campaigns.Engagement{LedgerKey: campaigns.LedgerKey{DispatchID: "d1", UserID: int64(i), Channel: campaigns.ApplePush, Device: "dev"},
-			CampaignID: "c1", Kind: campaigns.EventSend, At: at})
+	for i := from; i < from+n; i++ { // the first user's message bounced, the others' were delivered
+		e := campaigns.Engagement{LedgerKey: campaigns.LedgerKey{DispatchID: "d1", UserID: int64(i), Channel: campaigns.ApplePush, Device: "dev"},
+			CampaignID: "c1", Kind: campaigns.EventDelivery, At: at}
+		if i == from {
+			e.Kind, e.Reason = campaigns.EventBounce, "BadDeviceToken"
+		}
+		eng = append(eng, e)
 		evs = append(evs, profiles.Event{UserID: int64(i), Name: "played", Time: at, Properties: json.RawMessage(`{"level":3}`)})
 	}
-	eng = append(eng, campaigns.Engagement{LedgerKey: campaigns.LedgerKey{DispatchID: "d1", UserID: int64(from), Channel: campaigns.ApplePush, Device: "dev"},
-		CampaignID: "c1", Kind: campaigns.EventBounce, Reason: "BadDeviceToken", At: at})
 	if err := s.Record(ctx, nil, eng, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func testExport(t *testing.T, s *store.Store) {
 	opt := analytics.Options{SafetyLag: time.Millisecond, MinBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond}
 	metrics := analytics.NewMetrics(nil)
 
-	addRows(t, s, 1, 5) // 6 engagement rows, 5 custom events
+	addRows(t, s, 1, 5) // 5 engagement rows (each also a Send: 10 events), 5 custom events
 	rcv.setFailing(true)
 	ex := analytics.New(s, []analytics.Connector{conn}, metrics, opt)
 	if err := ex.Start(context.Background()); err != nil {
@@ -148,27 +150,27 @@ func testExport(t *testing.T, s *store.Store) {
 	waitFor(t, "failed batches", func() bool { return value(metrics.Batches.WithLabelValues(conn.Name, "failed")) >= 3 })
 	waitFor(t, "lag", func() bool { return value(metrics.Lag.WithLabelValues(conn.Name)) >= 59 })
 	rcv.setFailing(false)
-	waitFor(t, "11 events", func() bool { evs, _ := rcv.snapshot(); return len(evs) >= 11 })
+	waitFor(t, "15 events", func() bool { evs, _ := rcv.snapshot(); return len(evs) >= 15 })
 	waitFor(t, "no lag", func() bool { return value(metrics.Lag.WithLabelValues(conn.Name)) == 0 })
 	if err := ex.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	// A restarted exporter (another owner) resumes from the durable cursor.
-	addRows(t, s, 100, 2)
+	addRows(t, s, 100, 2) // 6 events more
 	ex = analytics.New(s, []analytics.Connector{conn}, analytics.NewMetrics(nil), opt)
 	if err := ex.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "16 events", func() bool { evs, _ := rcv.snapshot(); return len(evs) >= 16 })
+	waitFor(t, "21 events", func() bool { evs, _ := rcv.snapshot(); return len(evs) >= 21 })
 	time.Sleep(100 * time.Millisecond)
 	if err := ex.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 
 	evs, auth := rcv.snapshot()
-	if len(evs) != 16 {
-		t.Errorf("got %d events, want 16 (each once: only failed batches are sent again)", len(evs))
+	if len(evs) != 21 {
+		t.Errorf("got %d events, want 21 (each once: only failed batches are sent again)", len(evs))
 	}
 	for _, a := range auth {
 		if a != "Bearer s3cret" {
@@ -193,7 +195,8 @@ func testExport(t *testing.T, s *store.Store) {
 			t.Errorf("event %+v", e)
 		}
 	}
-	want := map[string]int{"users.messages.pushnotification.Send": 7, "users.messages.pushnotification.Bounce": 2, "users.behaviors.CustomEvent": 7}
+	want := map[string]int{"users.messages.pushnotification.Send": 7, "users.messages.pushnotification.Delivery": 5,
+		"users.messages.pushnotification.Bounce": 2, "users.behaviors.CustomEvent": 7}
 	for k, v := range want {
 		if types[k] != v {
 			t.Errorf("%s: %d, want %d (all %v)", k, types[k], v, types)

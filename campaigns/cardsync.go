@@ -374,8 +374,7 @@ func (s *Service) createFirstImpressionCards(ctx context.Context, uid int64, now
 		}
 		cards = append(cards, card)
 		outcomes = append(outcomes, Outcome{LedgerKey: k, CampaignID: d.CampaignID, MessageID: card.ID, State: LedgerDelivered, ProviderID: card.ID})
-		events = append(events, Engagement{LedgerKey: k, CampaignID: d.CampaignID, Kind: EventSend, At: now},
-			Engagement{LedgerKey: k, CampaignID: d.CampaignID, Kind: EventDelivery, At: now})
+		events = append(events, Engagement{LedgerKey: k, CampaignID: d.CampaignID, Kind: EventDelivery, At: now})
 	}
 	// The cards first: a ledger row without its card would not be retried.
 	if err := s.st.AddCards(ctx, cards); err != nil {

@@ -191,11 +191,9 @@ func (r *run) finish(pm pending, state, reason, providerID string) {
 		Claimed: true, State: state, Reason: reason, ProviderID: providerID})
 	switch state {
 	case LedgerDelivered:
-		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventSend, At: r.now},
-			Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventDelivery, At: r.now})
+		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventDelivery, At: r.now})
 	case LedgerDropped:
-		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventSend, At: r.now},
-			Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventBounce, Reason: reason, At: r.now})
+		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventBounce, Reason: reason, At: r.now})
 	case LedgerAborted, LedgerFailed:
 		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventAbort, Reason: reason, At: r.now})
 	}

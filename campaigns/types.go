@@ -244,7 +244,10 @@ type Outcome struct {
 	ProviderID string
 }
 
-// Engagement event kinds the pipeline derives from its ledger.
+// Engagement event kinds the pipeline derives from its ledger. A send is
+// not stored on its own: every delivery and every bounce is also the send
+// (the data series and the export stream count and emit it from them), so a
+// message costs one engagement row.
 const (
 	EventSend     = "send"
 	EventDelivery = "delivery"

@@ -26,7 +26,8 @@ func (s *Store) SentTo(ctx context.Context, dispatchID string, userID int64, cha
 }
 
 // EngagementCounts counts a dispatch's engagement events by channel and
-// kind (send, delivery, impression, click, …); with dispatchID "", the
+// kind (delivery, impression, click, …, and send: every delivery and
+// bounce); with dispatchID "", the
 // campaign's over all its dispatches (and its in-app messages, which have
 // none).
 func (s *Store) EngagementCounts(ctx context.Context, campaignID, dispatchID string) (map[string]map[string]int64, error) {
@@ -50,6 +51,11 @@ func (s *Store) EngagementCounts(ctx context.Context, campaignID, dispatchID str
 			out[channel] = map[string]int64{}
 		}
 		out[channel][kind] = n
+	}
+	for _, c := range out { // every delivery and bounce is a send
+		if n := c[campaigns.EventDelivery] + c[campaigns.EventBounce]; n > 0 {
+			c[campaigns.EventSend] = n
+		}
 	}
 	return out, rows.Err()
 }

@@ -13,17 +13,23 @@ import (
 const msPerDay = "86400000"
 
 // EngagementSeries counts a campaign's engagement events by UTC day,
-// channel and kind over [from, to): the total and the distinct users; and,
-// as channel "*", the day's sends over every channel (distinct users: the
-// day's unique recipients).
+// channel and kind over [from, to): the total and the distinct users. Sends
+// (every delivery and bounce is one) are counted per channel and, as
+// channel "*", over every channel (distinct users: the day's unique
+// recipients).
 func (s *Store) EngagementSeries(ctx context.Context, campaignID string, from, to time.Time) ([]campaigns.SeriesCount, error) {
+	sent := "kind IN ('" + campaigns.EventDelivery + "', '" + campaigns.EventBounce + "')"
 	rows, err := s.query(ctx, `SELECT at / `+msPerDay+`, channel, kind, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
 WHERE campaign_id = ? AND at >= ? AND at < ? GROUP BY 1, 2, 3
 UNION ALL
-SELECT at / `+msPerDay+`, '*', kind, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
-WHERE campaign_id = ? AND at >= ? AND at < ? AND kind = ? GROUP BY 1, 3
+SELECT at / `+msPerDay+`, channel, ?, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
+WHERE campaign_id = ? AND at >= ? AND at < ? AND `+sent+` GROUP BY 1, 2
+UNION ALL
+SELECT at / `+msPerDay+`, '*', ?, COUNT(*), COUNT(DISTINCT user_id) FROM engagement
+WHERE campaign_id = ? AND at >= ? AND at < ? AND `+sent+` GROUP BY 1
 ORDER BY 1, 2, 3`,
-		campaignID, from.UnixMilli(), to.UnixMilli(), campaignID, from.UnixMilli(), to.UnixMilli(), campaigns.EventSend)
+		campaignID, from.UnixMilli(), to.UnixMilli(), campaigns.EventSend, campaignID, from.UnixMilli(), to.UnixMilli(),
+		campaigns.EventSend, campaignID, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("store: engagement series: %w", err)
 	}
