@@ -18,8 +18,13 @@ import (
 const profileChunk = 10 * time.Second
 
 // profiler fetches back-to-back CPU profiles from every Herald process
-// (config ops.pprof) into dir until stopped: <role>-<pid>-<n>.pprof.
+// (config ops.pprof) into dir until stopped: <role>-<pid>-<n>.pprof; when
+// stopped, each process's allocation profile (everything it allocated since
+// it started): allocs-<role>-<pid>.pprof.
 type profiler struct {
+	dir    string
+	procs  []*instance
+	roles  []string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -33,7 +38,7 @@ func startProfiler(ctx context.Context, dir string, procs []*instance, roles []s
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
-	p := &profiler{cancel: cancel}
+	p := &profiler{dir: dir, procs: procs, roles: roles, cancel: cancel}
 	for i, h := range procs {
 		p.wg.Add(1)
 		go func() {
@@ -69,6 +74,17 @@ func (p *profiler) add(file string, err error) {
 func (p *profiler) stop(progress io.Writer) []string {
 	p.cancel()
 	p.wg.Wait()
+	for i, h := range p.procs {
+		path := filepath.Join(p.dir, fmt.Sprintf("allocs-%s-%d.pprof", p.roles[i], h.pid()))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := fetch(ctx, h.baseURL()+"/debug/pprof/allocs", path)
+		cancel()
+		if err != nil {
+			p.add("", fmt.Errorf("allocation profile of %s: %w", p.roles[i], err))
+			continue
+		}
+		p.add(path, nil)
+	}
 	for _, err := range p.errs {
 		fmt.Fprintln(progress, "warning:", err)
 	}
@@ -76,7 +92,11 @@ func (p *profiler) stop(progress io.Writer) []string {
 }
 
 func fetchProfile(ctx context.Context, base, path string) error {
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk/time.Second))
+	return fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(profileChunk/time.Second)), path)
+}
+
+// fetch writes what url answers into the file at path.
+func fetch(ctx context.Context, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
