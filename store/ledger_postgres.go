@@ -18,52 +18,57 @@ import (
 
 // claimUpsert creates the rows that do not exist as claimed and takes over
 // those left in retry or under a lease that ended; it returns the rows it
-// claimed. A row it does not return exists and was not claimable.
+// claimed. A row it does not return exists and was not claimable. The rows
+// are of one dispatch (and so of one campaign): those two are plain
+// parameters, not columns of the arrays.
 const claimUpsert = `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, claim_token, lease_until, attempts, created_at, updated_at)
-SELECT k.dispatch_id, k.user_id, k.channel, k.device, k.campaign_id, k.message_id, $7, $8, $9, 1, $10, $10
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS k (dispatch_id, user_id, channel, device, campaign_id, message_id)
+SELECT $1, k.user_id, k.channel, k.device, $2, k.message_id, $7, $8, $9, 1, $10, $10
+FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS k (user_id, channel, device, message_id)
 ON CONFLICT (dispatch_id, user_id, channel, device) DO UPDATE SET status = excluded.status, claim_token = excluded.claim_token,
   lease_until = excluded.lease_until, attempts = ledger.attempts + 1, updated_at = excluded.updated_at
 WHERE ledger.claim_token <> excluded.claim_token AND (ledger.status = $11 OR (ledger.status = excluded.status AND ledger.lease_until < $10))
-RETURNING dispatch_id, user_id, channel, device, message_id, attempts`
+RETURNING user_id, channel, device, message_id, attempts`
 
-// claimPostgres is Claim on PostgreSQL: one statement claims what can be
-// claimed; the rows it leaves (finished, or busy under another lease) are
-// read after, through the primary key.
+// claimPostgres is Claim on PostgreSQL: one statement per dispatch claims
+// what can be claimed; the rows it leaves (finished, or busy under another
+// lease) are read after, through the primary key.
 func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, token string, now, leaseUntil time.Time) ([]campaigns.ClaimResult, error) {
 	// In key order, so that concurrent claimers lock alike; a key asked for
 	// twice is claimed once (a statement may not update a row twice).
 	sorted := slices.Clone(claims)
 	slices.SortFunc(sorted, func(a, b campaigns.Claim) int { return compareKeys(a.LedgerKey, b.LedgerKey) })
 	sorted = slices.CompactFunc(sorted, func(a, b campaigns.Claim) bool { return a.LedgerKey == b.LedgerKey })
-	var cols ledgerColumns
-	camps, msgs := make([]string, 0, len(sorted)), make([]string, 0, len(sorted))
-	for _, c := range sorted {
-		cols.add(c.LedgerKey)
-		camps, msgs = append(camps, c.CampaignID), append(msgs, c.MessageID)
-	}
-	nowMS, keyArgs := now.UnixMilli(), cols.args()
+	nowMS := now.UnixMilli()
 	got := make(map[campaigns.LedgerKey]campaigns.ClaimResult, len(sorted))
-	err := s.retry(ctx, func(int) error {
-		clear(got)
-		rows, err := s.write.QueryContext(ctx, claimUpsert, append(keyArgs, textArray(camps), textArray(msgs),
-			campaigns.LedgerClaimed, token, leaseUntil.UnixMilli(), nowMS, campaigns.LedgerRetry)...)
-		if err != nil {
-			return fmt.Errorf("store: claim: %w", err)
+	for _, group := range groupByDispatch(sorted, func(c campaigns.Claim) (string, string) { return c.DispatchID, c.CampaignID }) {
+		var cols ledgerColumns
+		msgs := make([]string, 0, len(group))
+		for _, c := range group {
+			cols.add(c.LedgerKey)
+			msgs = append(msgs, c.MessageID)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var k campaigns.LedgerKey
-			r := campaigns.ClaimResult{State: campaigns.Claimed}
-			if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device, &r.MessageID, &r.Attempts); err != nil {
-				return err
+		d := group[0].DispatchID
+		args := append([]any{d, group[0].CampaignID}, cols.args()...)
+		args = append(args, textArray(msgs), campaigns.LedgerClaimed, token, leaseUntil.UnixMilli(), nowMS, campaigns.LedgerRetry)
+		err := s.retry(ctx, func(int) error {
+			rows, err := s.write.QueryContext(ctx, claimUpsert, args...)
+			if err != nil {
+				return fmt.Errorf("store: claim: %w", err)
 			}
-			got[k] = r
+			defer rows.Close()
+			for rows.Next() {
+				k := campaigns.LedgerKey{DispatchID: d}
+				r := campaigns.ClaimResult{State: campaigns.Claimed}
+				if err := rows.Scan(&k.UserID, &k.Channel, &k.Device, &r.MessageID, &r.Attempts); err != nil {
+					return err
+				}
+				got[k] = r
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, err
 		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, err
 	}
 	var rest []campaigns.LedgerKey
 	for _, c := range sorted {
@@ -83,6 +88,25 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 		out[i] = r
 	}
 	return out, nil
+}
+
+// groupByDispatch splits rows into runs of one dispatch and campaign, in
+// the order they come (rows sorted by key make one run per dispatch).
+func groupByDispatch[T any](rows []T, key func(T) (dispatch, campaign string)) [][]T {
+	var out [][]T
+	start := 0
+	for i := 1; i <= len(rows); i++ {
+		if i < len(rows) {
+			d0, c0 := key(rows[start])
+			d, c := key(rows[i])
+			if d == d0 && c == c0 {
+				continue
+			}
+		}
+		out = append(out, rows[start:i])
+		start = i
+	}
+	return out
 }
 
 // readClaims reads what the rows of keys are now into got. It reads every
@@ -124,55 +148,61 @@ FROM ledger WHERE dispatch_id = ANY($1::text[]) AND user_id = ANY($2::bigint[])`
 	return rows.Err()
 }
 
-// recordPostgres is Record on PostgreSQL: one statement per kind of row.
+// recordPostgres is Record on PostgreSQL: one statement per kind of row
+// and dispatch (a page's rows are of one dispatch).
 func (s *Store) recordPostgres(ctx context.Context, claimed, aborts []campaigns.Outcome, events []campaigns.Engagement, token string, nowMS int64) error {
-	var rec ledgerColumns
-	states, reasons, providers := make([]string, 0, len(claimed)), make([]string, 0, len(claimed)), make([]string, 0, len(claimed))
-	for _, o := range claimed {
-		rec.add(o.LedgerKey)
-		states, reasons, providers = append(states, o.State), append(reasons, o.Reason), append(providers, o.ProviderID)
-	}
-	var ab ledgerColumns
-	abCamps, abMsgs, abStates, abReasons := make([]string, 0, len(aborts)), make([]string, 0, len(aborts)), make([]string, 0, len(aborts)), make([]string, 0, len(aborts))
-	for _, o := range aborts {
-		ab.add(o.LedgerKey)
-		abCamps, abMsgs = append(abCamps, o.CampaignID), append(abMsgs, o.MessageID)
-		abStates, abReasons = append(abStates, o.State), append(abReasons, o.Reason)
-	}
-	var ev ledgerColumns
-	kinds, evCamps, evReasons, ats := make([]string, 0, len(events)), make([]string, 0, len(events)), make([]string, 0, len(events)), make([]int64, 0, len(events))
-	for _, e := range events {
-		ev.add(e.LedgerKey)
-		kinds, evCamps, evReasons, ats = append(kinds, e.Kind), append(evCamps, e.CampaignID), append(evReasons, e.Reason), append(ats, e.At.UnixMilli())
-	}
+	outcomeKey := func(o campaigns.Outcome) (string, string) { return o.DispatchID, o.CampaignID }
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
 		if len(claimed) > 0 {
 			if err := t.hashJoins(ctx); err != nil {
 				return err
 			}
-			bound, bargs := ledgerRange("ledger.", claimed, func(o campaigns.Outcome) campaigns.LedgerKey { return o.LedgerKey })
-			args := append(append(append([]any{nowMS}, rec.args()...), textArray(states), textArray(reasons), textArray(providers), token), bargs...)
+		}
+		// A claimed row's campaign is already stored: group by dispatch only.
+		for _, group := range groupByDispatch(claimed, func(o campaigns.Outcome) (string, string) { return o.DispatchID, "" }) {
+			var rec ledgerColumns
+			states, reasons, providers := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]string, 0, len(group))
+			for _, o := range group {
+				rec.add(o.LedgerKey)
+				states, reasons, providers = append(states, o.State), append(reasons, o.Reason), append(providers, o.ProviderID)
+			}
+			lo, hi := rec.userRange()
+			args := append(append([]any{nowMS}, rec.args()...), textArray(states), textArray(reasons), textArray(providers), token, group[0].DispatchID, lo, hi)
 			if _, err := t.exec(ctx, `UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
-FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v (dispatch_id, user_id, channel, device, status, reason, provider_id)
-WHERE ledger.claim_token = ? AND `+bound+`ledger.dispatch_id = v.dispatch_id AND ledger.user_id = v.user_id AND ledger.channel = v.channel AND ledger.device = v.device`,
-				args...); err != nil {
+FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v (user_id, channel, device, status, reason, provider_id)
+WHERE ledger.claim_token = ? AND ledger.dispatch_id = ? AND ledger.user_id BETWEEN ? AND ?
+AND ledger.user_id = v.user_id AND ledger.channel = v.channel AND ledger.device = v.device`, args...); err != nil {
 				return fmt.Errorf("store: record: %w", err)
 			}
 		}
-		if len(aborts) > 0 {
-			if _, err := t.exec(ctx, `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, reason, created_at, updated_at)
-SELECT a.*, ?, ? FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS a
+		for _, group := range groupByDispatch(aborts, outcomeKey) {
+			var ab ledgerColumns
+			msgs, states, reasons := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]string, 0, len(group))
+			for _, o := range group {
+				ab.add(o.LedgerKey)
+				msgs, states, reasons = append(msgs, o.MessageID), append(states, o.State), append(reasons, o.Reason)
+			}
+			args := append([]any{group[0].DispatchID, group[0].CampaignID, nowMS, nowMS}, ab.args()...)
+			if _, err := t.exec(ctx, `INSERT INTO ledger (dispatch_id, campaign_id, created_at, updated_at, user_id, channel, device, message_id, status, reason)
+SELECT ?, ?, ?, ?, a.* FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS a
 ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`,
-				append(append([]any{nowMS, nowMS}, ab.args()...), textArray(abCamps), textArray(abMsgs), textArray(abStates), textArray(abReasons))...); err != nil {
+				append(args, textArray(msgs), textArray(states), textArray(reasons))...); err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
 		}
-		if len(events) > 0 {
-			if _, err := t.exec(ctx, `INSERT INTO engagement (dispatch_id, user_id, channel, device, kind, campaign_id, reason, at)
-SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[])
+		for _, group := range groupByDispatch(events, func(e campaigns.Engagement) (string, string) { return e.DispatchID, e.CampaignID }) {
+			var ev ledgerColumns
+			kinds, reasons, ats := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]int64, 0, len(group))
+			for _, e := range group {
+				ev.add(e.LedgerKey)
+				kinds, reasons, ats = append(kinds, e.Kind), append(reasons, e.Reason), append(ats, e.At.UnixMilli())
+			}
+			args := append([]any{group[0].DispatchID, group[0].CampaignID}, ev.args()...)
+			if _, err := t.exec(ctx, `INSERT INTO engagement (dispatch_id, campaign_id, user_id, channel, device, kind, reason, at)
+SELECT ?, ?, e.* FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS e
 ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`,
-				append(ev.args(), textArray(kinds), textArray(evCamps), textArray(evReasons), intArray(ats))...); err != nil {
+				append(args, textArray(kinds), textArray(reasons), intArray(ats))...); err != nil {
 				return fmt.Errorf("store: engagement: %w", err)
 			}
 		}
@@ -193,24 +223,28 @@ func (t *tx) hashJoins(ctx context.Context) error {
 	return nil
 }
 
-// ledgerColumns holds ledger keys column by column, as array parameters.
+// ledgerColumns holds the keys of one dispatch's ledger rows column by
+// column, as array parameters (the dispatch is a parameter of its own).
 type ledgerColumns struct {
-	dispatches []string
-	users      []int64
-	channels   []string
-	devices    []string
+	users    []int64
+	channels []string
+	devices  []string
 }
 
 func (c *ledgerColumns) add(k campaigns.LedgerKey) {
-	c.dispatches = append(c.dispatches, k.DispatchID)
 	c.users = append(c.users, k.UserID)
 	c.channels = append(c.channels, k.Channel)
 	c.devices = append(c.devices, k.Device)
 }
 
-// args are the four columns as array parameters.
+// args are the three columns as array parameters.
 func (c *ledgerColumns) args() []any {
-	return []any{textArray(c.dispatches), intArray(c.users), textArray(c.channels), textArray(c.devices)}
+	return []any{intArray(c.users), textArray(c.channels), textArray(c.devices)}
+}
+
+// userRange is the lowest and highest user id held.
+func (c *ledgerColumns) userRange() (lo, hi int64) {
+	return slices.Min(c.users), slices.Max(c.users)
 }
 
 func compareKeys(a, b campaigns.LedgerKey) int {

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -305,5 +306,56 @@ func testLedgerPurge(t *testing.T, s *store.Store) {
 	}
 	if n, err := s.PurgeLedger(ctx(t), t0.Add(24*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("second purge: %d rows, %v", n, err)
+	}
+}
+
+// One claim and one record may hold the rows of several dispatches (and
+// campaigns), in any order: each row lands in its own dispatch.
+func testLedgerTwoDispatches(t *testing.T, s *store.Store) {
+	var claims []campaigns.Claim
+	for u := int64(1); u <= 4; u++ {
+		for _, d := range []string{"dB", "dA"} {
+			claims = append(claims, campaigns.Claim{LedgerKey: campaigns.LedgerKey{DispatchID: d, UserID: u, Channel: "apple_push", Device: "t" + d},
+				CampaignID: "c-" + d, MessageID: d + "-m"})
+		}
+	}
+	res, err := s.Claim(ctx(t), claims, "w", t0, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []campaigns.Outcome
+	var events []campaigns.Engagement
+	for i, r := range res {
+		c := claims[i]
+		if r.State != campaigns.Claimed || r.MessageID != c.MessageID {
+			t.Fatalf("claim %+v: %+v", c.LedgerKey, r)
+		}
+		state, kind := campaigns.LedgerDelivered, campaigns.EventDelivery
+		if c.UserID == 4 && c.DispatchID == "dA" {
+			state, kind = campaigns.LedgerDropped, campaigns.EventBounce
+		}
+		outcomes = append(outcomes, campaigns.Outcome{LedgerKey: c.LedgerKey, CampaignID: c.CampaignID, Claimed: true, State: state})
+		events = append(events, campaigns.Engagement{LedgerKey: c.LedgerKey, CampaignID: c.CampaignID, Kind: kind, At: t0})
+	}
+	for _, d := range []string{"dA", "dB"} {
+		k := campaigns.LedgerKey{DispatchID: d, UserID: 9, Channel: "android_push"}
+		outcomes = append(outcomes, campaigns.Outcome{LedgerKey: k, CampaignID: "c-" + d, MessageID: d + "-9", State: campaigns.LedgerAborted, Reason: "no_valid_token"})
+		events = append(events, campaigns.Engagement{LedgerKey: k, CampaignID: "c-" + d, Kind: campaigns.EventAbort, Reason: "no_valid_token", At: t0})
+	}
+	if err := s.Record(ctx(t), outcomes, events, "w", t0); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"dA": "map[aborted:no_valid_token:1 delivered:3 dropped:1]", "dB": "map[aborted:no_valid_token:1 delivered:4]"}
+	for d, w := range want {
+		if counts, err := s.LedgerCounts(ctx(t), d); err != nil || fmt.Sprint(counts) != w {
+			t.Errorf("ledger of %s: %v %v, want %s", d, counts, err, w)
+		}
+	}
+	eng := map[string]string{"dA": "map[android_push:map[abort:1] apple_push:map[bounce:1 delivery:3 send:4]]",
+		"dB": "map[android_push:map[abort:1] apple_push:map[delivery:4 send:4]]"}
+	for d, w := range eng {
+		if counts, err := s.EngagementCounts(ctx(t), "c-"+d, ""); err != nil || fmt.Sprint(counts) != w {
+			t.Errorf("engagement of campaign c-%s: %v %v, want %s", d, counts, err, w)
+		}
 	}
 }

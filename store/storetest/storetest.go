@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
 		{"LedgerPurge", testLedgerPurge},
+		{"LedgerTwoDispatches", testLedgerTwoDispatches},
 		{"LedgerOddKeys", testLedgerOddKeys},
 		{"ScheduledDispatches", testScheduledDispatches},
 		{"Schedules", testSchedules},
