@@ -265,7 +265,7 @@ func (n *node) httpComponent() *httpComponent {
 	a := n.cfg.API
 	return &httpComponent{
 		log: n.log,
-		srv: &http.Server{Addr: a.Addr, Handler: withPprof(n.cfg.Ops.Pprof, n.api), ReadHeaderTimeout: a.ReadHeaderTimeout, ReadTimeout: a.ReadTimeout,
+		srv: &http.Server{Addr: a.Addr, Handler: withPprof(n.cfg.Ops.Pprof, n.withDashboard(n.api)), ReadHeaderTimeout: a.ReadHeaderTimeout, ReadTimeout: a.ReadTimeout,
 			WriteTimeout: a.WriteTimeout, IdleTimeout: a.IdleTimeout, MaxHeaderBytes: 64 << 10,
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn), TLSConfig: tlsConfig()},
 		certFile: n.cfg.Path(a.TLSCertFile), keyFile: n.cfg.Path(a.TLSKeyFile),

@@ -119,7 +119,7 @@ func (c *cli) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h.srv.Handler = withPprof(cfg.Ops.Pprof, fakes.devRoutes(n.api))
+	h.srv.Handler = withPprof(cfg.Ops.Pprof, fakes.devRoutes(n.withDashboard(n.api)))
 	comps = append(append(comps, fakes), roles...)
 	banner := func(context.Context) error {
 		c.printBanner(h.Addr(), absData, key, mr != nil, cfg.Redis.Addr, fakes.base)
