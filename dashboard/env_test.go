@@ -237,3 +237,20 @@ func (e *env) track(body string) {
 		e.t.Fatalf("track: %d %s", res.status, res.body)
 	}
 }
+
+// launched creates a web push campaign to everyone through the editor and
+// launches it; it returns the campaign id.
+func (b *browser) launched(name string) string {
+	b.e.t.Helper()
+	res := b.post("/dashboard/campaigns", url.Values{"name": {name}, "messages": {`{"web_push": {"title": "Hi", "alert": "a"}}`},
+		"filter": {`{"AND": []}`}, "schedule": {`{"type": "immediate"}`}})
+	loc := res.header.Get("Location")
+	if res.status != http.StatusSeeOther || !strings.Contains(loc, "?") {
+		b.e.t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	id := strings.TrimPrefix(loc[:strings.Index(loc, "?")], "/dashboard/campaigns/")
+	if res := b.post("/dashboard/campaigns/"+id+"/launch", nil); res.status != http.StatusSeeOther {
+		b.e.t.Fatalf("launch: %d %s", res.status, res.body)
+	}
+	return id
+}
