@@ -54,6 +54,7 @@ func (s *Server) campaignRoutes() {
 	s.handle("PUT /manage/campaigns/{id}", manage, s.updateCampaign)
 	s.handle("POST /manage/campaigns/{id}/launch", manage, s.launchCampaign)
 	s.handle("GET /manage/campaigns/{id}/stats", manage, s.campaignStats)
+	s.handle("GET /manage/campaigns/{id}/live", manage, s.campaignLive)
 	s.handle("POST /manage/campaigns/{id}/pause", manage, s.campaignState("pause", s.deps.Campaigns.Pause))
 	s.handle("POST /manage/campaigns/{id}/resume", manage, s.campaignState("resume", s.deps.Campaigns.Resume))
 	s.handle("POST /manage/campaigns/{id}/stop", manage, s.campaignState("stop", s.deps.Campaigns.Stop))

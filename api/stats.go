@@ -4,6 +4,8 @@ import (
 	"context"
 	"maps"
 	"net/http"
+
+	"github.com/herald-oss/herald/campaigns"
 )
 
 // engagementCounter counts engagement events by channel and kind;
@@ -53,7 +55,16 @@ func (s *Server) campaignStats(w http.ResponseWriter, r *http.Request) {
 		Revenue     map[string]float64          `json:"revenue"`
 		Engagement  map[string]map[string]int64 `json:"engagement"`
 		Dispatches  []dispatchStats             `json:"dispatches"`
+		// Live are the real-time counters (GET .../live streams them),
+		// with the provider latency percentiles.
+		Live *campaigns.Live `json:"live,omitempty"`
 	}{CampaignID: c.ID, Conversions: conv, Revenue: revenue, Engagement: map[string]map[string]int64{}, Dispatches: []dispatchStats{}}
+	if lv, ok := s.deps.Campaigns.(liveViewer); ok {
+		if out.Live, err = lv.Live(r.Context(), c.ID); err != nil {
+			s.writeRequestError(w, r, err)
+			return
+		}
+	}
 	ec, _ := s.deps.Campaigns.(engagementCounter)
 	if ec != nil {
 		if out.Engagement, err = ec.EngagementCounts(r.Context(), c.ID, ""); err != nil {

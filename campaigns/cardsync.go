@@ -380,7 +380,7 @@ func (s *Service) createFirstImpressionCards(ctx context.Context, uid int64, now
 	if err := s.st.AddCards(ctx, cards); err != nil {
 		return err
 	}
-	return s.st.Record(ctx, outcomes, events, "", now)
+	return s.recordCounted(ctx, outcomes, events, now)
 }
 
 // firstImpressionCard parses a dispatch variant's content card when it is

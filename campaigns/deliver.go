@@ -46,6 +46,11 @@ type run struct {
 	// control lists the page's users in the control group (eligible,
 	// sent nothing).
 	control []int64
+	// sent are the engagement events of claimed messages (exact whatever
+	// the page's re-runs), for the live counters; latency times the page's
+	// provider round trips by channel.
+	sent    []Engagement
+	latency map[string]*latencies
 }
 
 // hold keeps a user's message for a later run of the page.
@@ -161,6 +166,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 			p.metrics.aborts.WithLabelValues(o.Reason).Inc()
 		}
 	}
+	p.countLive(ctx, r)
 	if len(r.drops) > 0 {
 		if _, err := p.st.InvalidateTokens(ctx, r.drops); err != nil {
 			return err
@@ -189,6 +195,8 @@ func (r *run) finish(pm pending, state, reason, providerID string) {
 	k := pm.claim.LedgerKey
 	r.outcomes = append(r.outcomes, Outcome{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
 		Claimed: true, State: state, Reason: reason, ProviderID: providerID})
+	n := len(r.events)
+	defer func() { r.sent = append(r.sent, r.events[n:]...) }()
 	switch state {
 	case LedgerDelivered:
 		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventDelivery, At: r.now})
@@ -409,6 +417,16 @@ func (p *Pipeline) sendGroup(ctx context.Context, r *run, snd channels.Sender, c
 			CollapseID: pm.claim.MessageID, Object: pm.object}
 	}
 	sctx, cancel := context.WithTimeout(ctx, p.opts.SendTimeout)
+	if p.opts.Live != nil && len(group) > 0 {
+		ch := group[0].claim.Channel
+		if r.latency == nil {
+			r.latency = map[string]*latencies{}
+		}
+		if r.latency[ch] == nil {
+			r.latency[ch] = &latencies{}
+		}
+		sctx = channels.WithLatencyRecorder(sctx, r.latency[ch].record)
+	}
 	results := snd.Send(sctx, msgs)
 	cancel()
 	for i, res := range results {

@@ -146,7 +146,7 @@ func (s *Service) RecordEngagement(ctx context.Context, app *profiles.App, userI
 	if err := s.st.SetCardStates(ctx, userID, states, now); err != nil {
 		return err
 	}
-	return s.st.Record(ctx, nil, events, "", now)
+	return s.recordCounted(ctx, nil, events, now)
 }
 
 // EngagementCounts counts engagement events (send, delivery, impression,

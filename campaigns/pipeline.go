@@ -44,6 +44,9 @@ type PipelineOptions struct {
 	// Webhook sends webhook messages (one per user, no app); nil: a
 	// webhook message is retried until one is configured.
 	Webhook channels.Sender
+	// Live, when set, counts what each page recorded and its provider
+	// latencies in real-time counters (queue.LiveCounters).
+	Live    LiveCounter
 	Now     func() time.Time
 	Logger  *slog.Logger
 	Metrics prometheus.Registerer

@@ -20,6 +20,7 @@ type Service struct {
 	tmpl     *templates.Engine
 	resolver segments.Resolver
 	now      func() time.Time
+	live     LiveCounter // nil: no live counters
 }
 
 // NewService returns a campaign service. resolver gives saved segments.

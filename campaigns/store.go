@@ -53,6 +53,9 @@ type Store interface {
 
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
+	// RecordEvents is Record that also returns the engagement events it
+	// stored (those not stored before).
+	RecordEvents(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) ([]Engagement, error)
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
 	// Conversions lists a campaign's conversions.
 	Conversions(ctx context.Context, campaignID string) ([]Conversion, error)

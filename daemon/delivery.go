@@ -25,6 +25,8 @@ func (n *node) buildCampaigns() error {
 	// use: one per resolution, so edited segments are read fresh.
 	resolve := func(ctx context.Context, id string) (*segments.Filter, error) { return n.segments.Resolver()(ctx, id) }
 	n.campaigns = campaigns.NewService(n.store, n.queue, eng, resolve, nil)
+	live := queue.NewLiveCounters(n.rdb, n.cfg.Redis.KeyPrefix, 0)
+	n.campaigns.UseLive(live)
 	d := n.cfg.Delivery
 	caps := make([]campaigns.CapRule, 0, len(n.cfg.FrequencyCapping))
 	for i, c := range n.cfg.FrequencyCapping {
@@ -38,7 +40,7 @@ func (n *node) buildCampaigns() error {
 	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry,
 		FrequencyCaps: caps, DefaultZone: n.zone, Limiter: queue.NewRateLimiter(n.rdb, n.cfg.Redis.KeyPrefix, nil),
-		Webhook: n.senders.webhook})
+		Webhook: n.senders.webhook, Live: live})
 	return err
 }
 

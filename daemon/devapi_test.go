@@ -19,6 +19,14 @@ type apiCall func(method, path, body string, out any) int
 // and its node.
 func startDevAPI(t *testing.T) (apiCall, *node) {
 	t.Helper()
+	call, n, _ := startDev(t)
+	return call, n
+}
+
+// startDev is startDevAPI with more command-line arguments, also returning
+// the API's base URL.
+func startDev(t *testing.T, extra ...string) (apiCall, *node, string) {
+	t.Helper()
 	type started struct {
 		n   *node
 		url string
@@ -26,12 +34,12 @@ func startDevAPI(t *testing.T) (apiCall, *node) {
 	ready := make(chan started, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
-	const key = "dev-e2e-key-0123456789abcdef0123456789"
+	const key = devTestKey
 	c := &cli{stdout: &out, stderr: &errb, env: NewEnv(nil),
 		devStarted: func(n *node, url string) { ready <- started{n, url} }}
 	done := make(chan error, 1)
 	go func() {
-		done <- c.dev(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--api-key", key})
+		done <- c.dev(ctx, append([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--api-key", key}, extra...))
 	}()
 	var dev started
 	select {
@@ -68,5 +76,8 @@ func startDevAPI(t *testing.T) (apiCall, *node) {
 		}
 		return res.StatusCode
 	}
-	return call, dev.n
+	return call, dev.n, dev.url
 }
+
+// devTestKey is the admin API key the dev tests run herald dev with.
+const devTestKey = "dev-e2e-key-0123456789abcdef0123456789"

@@ -5,19 +5,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/herald-oss/herald/internal/testdeps"
 )
 
 // A budget of 5 a minute is shared by every taker (several workers) and
 // starts again the next minute.
 func TestRateLimiterSharesAMinuteBudget(t *testing.T) {
 	t.Parallel()
-	addr, prefix := testdeps.RedisOrMini(t)
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	t.Cleanup(func() { rdb.Close() })
+	rdb, prefix := testRedis(t)
 	now := time.Date(2026, 6, 1, 12, 0, 45, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

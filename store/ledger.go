@@ -106,6 +106,25 @@ func claimState(status, owner, token string) campaigns.ClaimState {
 // id; aborted rows that were never claimed are inserted as aborted (a row
 // that exists is left alone). Engagement events are inserted once each.
 func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events []campaigns.Engagement, token string, now time.Time) error {
+	return s.record(ctx, outcomes, events, token, now, nil)
+}
+
+// RecordEvents is Record that also returns the engagement events it stored
+// (those not stored before).
+func (s *Store) RecordEvents(ctx context.Context, outcomes []campaigns.Outcome, events []campaigns.Engagement, token string, now time.Time) ([]campaigns.Engagement, error) {
+	var added []campaigns.Engagement
+	err := s.record(ctx, outcomes, events, token, now, &added)
+	return added, err
+}
+
+// eventKey identifies an engagement row.
+type eventKey struct {
+	campaigns.LedgerKey
+	kind string
+}
+
+// record is Record; with added set, the events stored are appended to it.
+func (s *Store) record(ctx context.Context, outcomes []campaigns.Outcome, events []campaigns.Engagement, token string, now time.Time, added *[]campaigns.Engagement) error {
 	if len(outcomes) == 0 && len(events) == 0 {
 		return nil
 	}
@@ -119,7 +138,7 @@ func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events
 		}
 	}
 	if s.Driver() == "postgres" {
-		return s.recordPostgres(ctx, claimed, aborts, events, token, nowMS)
+		return s.recordPostgres(ctx, claimed, aborts, events, token, nowMS, added)
 	}
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
@@ -159,13 +178,49 @@ VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, ch
 			for _, e := range batch {
 				args = append(args, e.DispatchID, e.UserID, e.Channel, e.Device, e.Kind, e.CampaignID, e.Reason, e.At.UnixMilli())
 			}
-			if _, err := t.exec(ctx, "INSERT INTO engagement (dispatch_id, user_id, channel, device, kind, campaign_id, reason, at) VALUES "+
-				placeholders(len(batch), cols)+" ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING", args...); err != nil {
-				return fmt.Errorf("store: engagement: %w", err)
+			q := "INSERT INTO engagement (dispatch_id, user_id, channel, device, kind, campaign_id, reason, at) VALUES " +
+				placeholders(len(batch), cols) + " ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING"
+			if added == nil {
+				if _, err := t.exec(ctx, q, args...); err != nil {
+					return fmt.Errorf("store: engagement: %w", err)
+				}
+				continue
+			}
+			if err := t.addedEvents(ctx, q+" RETURNING dispatch_id, user_id, channel, device, kind", args, batch, added); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
+}
+
+// addedEvents runs an engagement insert returning the keys it stored and
+// appends the events of batch it stored to added.
+func (t *tx) addedEvents(ctx context.Context, q string, args []any, batch []campaigns.Engagement, added *[]campaigns.Engagement) error {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("store: engagement: %w", err)
+	}
+	stored := map[eventKey]bool{}
+	for rows.Next() {
+		var k eventKey
+		if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device, &k.kind); err != nil {
+			rows.Close()
+			return err
+		}
+		stored[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, e := range batch {
+		if k := (eventKey{e.LedgerKey, e.Kind}); stored[k] {
+			*added = append(*added, e)
+			delete(stored, k)
+		}
+	}
+	return nil
 }
 
 // ledgerRange returns, when every key of batch is of one dispatch, the

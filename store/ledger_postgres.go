@@ -150,7 +150,8 @@ FROM ledger WHERE dispatch_id = ANY($1::text[]) AND user_id = ANY($2::bigint[])`
 
 // recordPostgres is Record on PostgreSQL: one statement per kind of row
 // and dispatch (a page's rows are of one dispatch).
-func (s *Store) recordPostgres(ctx context.Context, claimed, aborts []campaigns.Outcome, events []campaigns.Engagement, token string, nowMS int64) error {
+func (s *Store) recordPostgres(ctx context.Context, claimed, aborts []campaigns.Outcome, events []campaigns.Engagement, token string, nowMS int64,
+	added *[]campaigns.Engagement) error {
 	outcomeKey := func(o campaigns.Outcome) (string, string) { return o.DispatchID, o.CampaignID }
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
@@ -198,11 +199,17 @@ ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`,
 				ev.add(e.LedgerKey)
 				kinds, reasons, ats = append(kinds, e.Kind), append(reasons, e.Reason), append(ats, e.At.UnixMilli())
 			}
-			args := append([]any{group[0].DispatchID, group[0].CampaignID}, ev.args()...)
-			if _, err := t.exec(ctx, `INSERT INTO engagement (dispatch_id, campaign_id, user_id, channel, device, kind, reason, at)
+			args := append(append([]any{group[0].DispatchID, group[0].CampaignID}, ev.args()...), textArray(kinds), textArray(reasons), intArray(ats))
+			q := `INSERT INTO engagement (dispatch_id, campaign_id, user_id, channel, device, kind, reason, at)
 SELECT ?, ?, e.* FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) AS e
-ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`,
-				append(args, textArray(kinds), textArray(reasons), intArray(ats))...); err != nil {
+ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`
+			if added != nil {
+				if err := t.addedEvents(ctx, q+" RETURNING dispatch_id, user_id, channel, device, kind", args, group, added); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := t.exec(ctx, q, args...); err != nil {
 				return fmt.Errorf("store: engagement: %w", err)
 			}
 		}

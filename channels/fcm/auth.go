@@ -91,7 +91,8 @@ func newTokenSource(ctx context.Context, jsonKey []byte, client *http.Client) (o
 	return conf.TokenSource(ctx), nil
 }
 
-// observed times each API round trip for Options.Observe.
+// observed times each API round trip for Options.Observe and the context's
+// latency recorder (channels.WithLatencyRecorder).
 type observed struct {
 	base    http.RoundTripper
 	observe func(time.Duration)
@@ -100,7 +101,11 @@ type observed struct {
 func (o observed) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := o.base.RoundTrip(r)
-	o.observe(time.Since(start))
+	took := time.Since(start)
+	channels.ObserveLatency(r.Context(), took)
+	if o.observe != nil {
+		o.observe(took)
+	}
 	return resp, err
 }
 

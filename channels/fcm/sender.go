@@ -127,10 +127,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	if err != nil {
 		return nil, fmt.Errorf("fcm: %w", err)
 	}
-	var api http.RoundTripper = transport
-	if opts.Observe != nil {
-		api = observed{base: transport, observe: opts.Observe}
-	}
+	var api http.RoundTripper = observed{base: transport, observe: opts.Observe}
 	client, err := newClient(ctx, project, endpoint, tokens, api, opts)
 	if err != nil {
 		return nil, err

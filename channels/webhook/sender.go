@@ -163,8 +163,10 @@ func (s *Sender) send(ctx context.Context, msg channels.Message) channels.Result
 	defer func() { <-s.sem }()
 	start := time.Now()
 	resp, err := s.client.Do(req)
+	took := time.Since(start)
+	channels.ObserveLatency(ctx, took)
 	if s.observe != nil {
-		s.observe(time.Since(start))
+		s.observe(took)
 	}
 	if err != nil {
 		return s.fail(msg, transportError(ctx, err, req.URL))

@@ -149,19 +149,21 @@ func newTransport(opts Options) *http.Transport {
 	return tr
 }
 
-// observedClient times each round trip for Options.Observe.
+// observedClient times each round trip for Options.Observe and the
+// context's latency recorder (channels.WithLatencyRecorder).
 type observedClient struct {
 	c       *http.Client
 	observe func(time.Duration)
 }
 
 func (o *observedClient) Do(req *http.Request) (*http.Response, error) {
-	if o.observe == nil {
-		return o.c.Do(req)
-	}
 	start := time.Now()
 	resp, err := o.c.Do(req)
-	o.observe(time.Since(start))
+	took := time.Since(start)
+	channels.ObserveLatency(req.Context(), took)
+	if o.observe != nil {
+		o.observe(took)
+	}
 	return resp, err
 }
 

@@ -1,0 +1,75 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// LiveCounters keeps real-time counters per campaign in Redis, one hash a
+// campaign (<prefix>live:<campaign id>), for live views: incremented by the
+// workers and the API as they record, read in one HGETALL. They are a view,
+// not the record: the store's engagement rows are.
+type LiveCounters struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// DefaultLiveTTL is how long a campaign's counters are kept after their last
+// change.
+const DefaultLiveTTL = 30 * 24 * time.Hour
+
+// NewLiveCounters returns the counters of the given Redis under prefix;
+// ttl <= 0 takes DefaultLiveTTL.
+func NewLiveCounters(rdb redis.UniversalClient, prefix string, ttl time.Duration) *LiveCounters {
+	if ttl <= 0 {
+		ttl = DefaultLiveTTL
+	}
+	return &LiveCounters{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+func (l *LiveCounters) key(campaignID string) string { return l.prefix + "live:" + campaignID }
+
+// Add adds counts (field -> delta) to each campaign's counters, all in one
+// round trip.
+func (l *LiveCounters) Add(ctx context.Context, counts map[string]map[string]int64) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for id, fields := range counts {
+			for f, n := range fields {
+				if n != 0 {
+					p.HIncrBy(ctx, l.key(id), f, n)
+				}
+			}
+			p.Expire(ctx, l.key(id), l.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue: live counters: %w", err)
+	}
+	return nil
+}
+
+// Get returns a campaign's counters (empty when it has none).
+func (l *LiveCounters) Get(ctx context.Context, campaignID string) (map[string]int64, error) {
+	m, err := l.rdb.HGetAll(ctx, l.key(campaignID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("queue: live counters: %w", err)
+	}
+	out := make(map[string]int64, len(m))
+	for f, v := range m {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("queue: live counter %s of %s: %w", f, campaignID, err)
+		}
+		out[f] = n
+	}
+	return out, nil
+}
