@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -32,6 +33,9 @@ func (c *cli) runRole(ctx context.Context, args []string, role string) error {
 		return fmt.Errorf("herald %s runs one role of a multi-process deployment and needs PostgreSQL (store.driver: postgres); to run everything in one process on SQLite use `herald all`", role)
 	}
 	log := newLogger(cfg.Log, c.stderr, c.env.Map)
+	if role == roleWorker || role == roleAll {
+		c.tuneGC(log)
+	}
 	n, err := buildNode(ctx, cfg, log, true)
 	if err != nil {
 		return err
@@ -43,6 +47,24 @@ func (c *cli) runRole(ctx context.Context, args []string, role string) error {
 	}
 	log.Info("herald starting", "role", role, "version", version(), "store", cfg.Store.Driver, "queue", cfg.Queue.Name)
 	return runComponents(ctx, log, cfg.Lifecycle.DrainTimeout, comps, failed(listener))
+}
+
+// workerGCPercent is the garbage collector's target for a process that runs
+// the worker: a deliver task allocates a page's profiles, payloads and
+// requests, all garbage once the page is recorded, so collecting at 5x the
+// live heap instead of Go's 2x took a fifth off the worker's CPU per
+// message in the 100k fan-out benchmark (peak RSS 140 -> 270 MB at the
+// default concurrency). GOGC in the environment overrides it; GOMEMLIMIT
+// caps the memory it may take.
+const workerGCPercent = 400
+
+// tuneGC sets workerGCPercent unless the environment sets GOGC.
+func (c *cli) tuneGC(log *slog.Logger) {
+	if v, ok := c.env.Map["GOGC"]; ok {
+		log.Info("garbage collector target from the environment", "GOGC", v)
+		return
+	}
+	debug.SetGCPercent(workerGCPercent)
 }
 
 // roleComponents returns the components of a role in start order (they stop in

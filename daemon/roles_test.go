@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -234,5 +236,21 @@ func TestSchedulerRoleAndSQLiteRefused(t *testing.T) {
 		if code, _, errs := run(t, nil, role, "-c", sqlite); code != 1 || !strings.Contains(errs, "needs PostgreSQL") {
 			t.Errorf("%s on SQLite: %d %s", role, code, errs)
 		}
+	}
+}
+
+// A process running the worker collects garbage at workerGCPercent unless
+// the environment sets GOGC. (Not parallel: the GC target is the process's.)
+func TestWorkerGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	log := slog.New(slog.DiscardHandler)
+	(&cli{env: NewEnv(nil)}).tuneGC(log)
+	if got := debug.SetGCPercent(100); got != workerGCPercent {
+		t.Errorf("GC percent %d, want %d", got, workerGCPercent)
+	}
+	(&cli{env: NewEnv([]string{"GOGC=150"})}).tuneGC(log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent %d with GOGC set, want it left alone (100)", got)
 	}
 }
