@@ -55,6 +55,8 @@ go vet ./... || exit 1
 
 go test "${race[@]}" -count=1 -timeout 20m "$@" ./...
 status=$?
+# The patched webpush-go (its own module, so ./... does not reach it).
+(cd third_party/webpush-go && go vet ./... && go test "${race[@]}" -count=1 ./...) || status=1
 
 # The web SDK's unit tests: node's test runner, no npm packages. (Its browser
 # test, sdk/web/e2e, is a Go test above: it needs Chromium.)

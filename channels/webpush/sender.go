@@ -66,10 +66,13 @@ type Sender struct {
 	defaultTTL time.Duration
 	transport  *http.Transport
 	client     webpushgo.HTTPClient
-	sem        chan struct{}
-	now        func() time.Time
-	log        *slog.Logger
-	closed     atomic.Bool
+	// vapid reuses the signed VAPID header per push service for most of
+	// its token's 12 hours instead of signing one per message.
+	vapid  *webpushgo.VAPIDHeaderCache
+	sem    chan struct{}
+	now    func() time.Time
+	log    *slog.Logger
+	closed atomic.Bool
 }
 
 var _ channels.Sender = (*Sender)(nil)
@@ -117,6 +120,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 		defaultTTL: opts.DefaultTTL,
 		transport:  tr,
 		client:     &observedClient{c: hc, observe: opts.Observe},
+		vapid:      webpushgo.NewVAPIDHeaderCache(opts.Now),
 		sem:        make(chan struct{}, opts.MaxInFlight),
 		now:        opts.Now,
 		log:        opts.Logger,
@@ -205,6 +209,7 @@ func (s *Sender) send(ctx context.Context, msg channels.Message) channels.Result
 			Urgency:         webpushgo.Urgency(push.Urgency),
 			VAPIDPublicKey:  s.creds.VAPIDPublicKey,
 			VAPIDPrivateKey: s.creds.VAPIDPrivateKey,
+			HeaderCache:     s.vapid,
 		})
 	if err != nil {
 		return s.fail(msg, s.sendError(ctx, err, sub.Endpoint), sub.Endpoint)
