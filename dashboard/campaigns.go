@@ -31,8 +31,9 @@ type campaignRow struct {
 	Delivered, Messages                   int64
 }
 
-// listedStats is how many campaigns of the list show their counts.
-const listedStats = 50
+// listedStats is how many campaigns of the list (the newest) show their
+// counts: each is a stats read, and the list refreshes every few seconds.
+const listedStats = 20
 
 func (d *Dashboard) rows(r *http.Request, s *session) ([]campaignRow, error) {
 	var list struct {
@@ -201,7 +202,7 @@ func (d *Dashboard) segmentOptions(r *http.Request, s *session) []segmentOption 
 
 func (d *Dashboard) campaignNew(w http.ResponseWriter, r *http.Request, s *session) {
 	f := campaignForm{Messages: "{\n  \"apple_push\": {\"alert\": {\"title\": \"Hi {{${first_name} | default: 'there'}}\", \"body\": \"Your perks are waiting\"}}\n}",
-		Schedule: "{\"type\": \"immediate\"}", Filter: "{\"AND\": []}", Segments: d.segmentOptions(r, s)}
+		Schedule: "{\"type\": \"immediate\"}", Filter: "{\"AND\": []}", Segments: d.segmentOptions(r, s), PreviewUser: r.URL.Query().Get("user")}
 	d.render(w, r, http.StatusOK, "campaign", s, page{Title: "New campaign", Nav: "campaigns", Data: f})
 }
 
@@ -212,7 +213,7 @@ func (d *Dashboard) campaignEdit(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	f := toForm(raw)
-	f.Segments = d.segmentOptions(r, s)
+	f.Segments, f.PreviewUser = d.segmentOptions(r, s), r.URL.Query().Get("user")
 	d.render(w, r, http.StatusOK, "campaign", s, page{Title: f.Name, Nav: "campaigns", Data: f})
 }
 
@@ -234,7 +235,11 @@ func (d *Dashboard) campaignSave(w http.ResponseWriter, r *http.Request, s *sess
 		}
 		err := d.call(r.Context(), s.Secret, method, path, doc, &saved)
 		if err == nil {
-			redirect(w, r, "/dashboard/campaigns/"+url.PathEscape(saved.ID), "saved")
+			to := "/dashboard/campaigns/" + url.PathEscape(saved.ID)
+			if f.PreviewUser != "" {
+				to += "?user=" + url.QueryEscape(f.PreviewUser)
+			}
+			redirect(w, r, to, "saved")
 			return
 		}
 		var ae *apiError

@@ -26,9 +26,11 @@ func TestCampaignEditorAndActions(t *testing.T) {
 	if res := b.get("/dashboard/campaigns/new"); res.status != 200 || !strings.Contains(res.body, `id="campaign-form"`) {
 		t.Fatalf("new: %d", res.status)
 	}
-	res := b.post("/dashboard/campaigns", campaignForm("Welcome", "Hi {{${first_name}}}"))
+	f := campaignForm("Welcome", "Hi {{${first_name}}}")
+	f.Set("preview_user", "ada")
+	res := b.post("/dashboard/campaigns", f)
 	loc := res.header.Get("Location")
-	if res.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/dashboard/campaigns/") {
+	if res.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/dashboard/campaigns/") || !strings.Contains(loc, "user=ada") {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
 	id := strings.TrimPrefix(loc[:strings.Index(loc, "?")], "/dashboard/campaigns/")
@@ -40,8 +42,8 @@ func TestCampaignEditorAndActions(t *testing.T) {
 	if got["name"] != "Welcome" || got["status"] != "draft" || mustJSON(got["rate_limit"]) != `{"per_minute":500}` {
 		t.Fatalf("stored campaign: %v", got)
 	}
-	edit := b.get("/dashboard/campaigns/" + id)
-	for _, want := range []string{`value="Welcome"`, "Hi {{${first_name}}}", "rate_limit", `id="live"`, `id="launch"`} {
+	edit := b.get("/dashboard/campaigns/" + id + "?user=ada")
+	for _, want := range []string{`value="Welcome"`, `id="preview_user" form="campaign-form" value="ada"`, "Hi {{${first_name}}}", "rate_limit", `id="live"`, `id="launch"`} {
 		if !strings.Contains(edit.body, want) {
 			t.Errorf("editor lacks %q", want)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herald-oss/herald/apikeys"
@@ -83,6 +84,12 @@ type Dashboard struct {
 	pages    map[string]*template.Template
 	mux      *http.ServeMux
 	log      *slog.Logger
+
+	// stopping closes at Shutdown: live streams end so that a server's
+	// graceful shutdown is not held up by them.
+	stopping chan struct{}
+	stopOnce sync.Once
+	hooked   sync.Map // *http.Server -> true: Shutdown registered with it
 }
 
 // New builds the dashboard.
@@ -106,7 +113,7 @@ func New(deps Deps, opts Options) (*Dashboard, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dashboard{deps: deps, opts: opts, sessions: ss, mux: http.NewServeMux(), log: deps.Logger}
+	d := &Dashboard{deps: deps, opts: opts, sessions: ss, mux: http.NewServeMux(), log: deps.Logger, stopping: make(chan struct{})}
 	if d.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -129,6 +136,11 @@ func (d *Dashboard) routes() {
 	d.segmentRoutes()
 	d.settingsRoutes()
 }
+
+// Shutdown ends the live streams (they tell the browser to reconnect). It
+// is registered with the http.Server that serves a stream, so the server's
+// own Shutdown calls it.
+func (d *Dashboard) Shutdown() { d.stopOnce.Do(func() { close(d.stopping) }) }
 
 // ServeHTTP implements http.Handler for /dashboard and everything under it.
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -42,6 +42,7 @@ type env struct {
 	api    http.Handler
 	keys   *apikeys.Verifier
 	clock  *clock
+	server *httptest.Server
 }
 
 // clock is an adjustable time source for session expiry.
@@ -121,7 +122,7 @@ func newEnv(t testing.TB, eo ...envOptions) *env {
 	mux.Handle("/", srv)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url, e.server = hs.URL, hs
 	e.admin = e.key("admin", apikeys.All)
 	return e
 }

@@ -89,7 +89,9 @@ func newLiveEvent(st *CampaignStats, at time.Time) liveEvent {
 
 // live streams a campaign's stats as server-sent events ("stats", one per
 // LiveInterval) until the client goes away; a failed read is sent as an
-// "error" event and the stream goes on.
+// "error" event and the stream goes on. It ends with "signedout" when the
+// session expires or its key is revoked, and with "shutdown" when the
+// server stops (the browser's EventSource reconnects, to another replica).
 func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *session) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -103,6 +105,11 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *session) {
 	if err != nil {
 		d.fail(w, r, err)
 		return
+	}
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		if _, hooked := d.hooked.LoadOrStore(srv, true); !hooked {
+			srv.RegisterOnShutdown(d.Shutdown)
+		}
 	}
 	if rc := http.NewResponseController(w); rc != nil {
 		_ = rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
@@ -126,6 +133,10 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request, s *session) {
 		fl.Flush()
 		select {
 		case <-r.Context().Done():
+			return
+		case <-d.stopping:
+			fmt.Fprint(w, "retry: 2000\nevent: shutdown\ndata: \"server stopping\"\n\n")
+			fl.Flush()
 			return
 		case <-tick.C:
 		}

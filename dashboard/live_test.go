@@ -150,13 +150,43 @@ func TestLiveStreamDefaultSource(t *testing.T) {
 			}
 		}
 	}
+	endsWith(t, events, "signedout")
+}
+
+// A server's graceful shutdown ends the live streams at once (the browser
+// reconnects) instead of waiting for them until its drain timeout.
+func TestLiveStreamEndsAtShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{driver: "sqlite", deps: func(d *dashboard.Deps) { d.Stats = &countingStats{} }})
+	b := e.signIn(e.admin)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	events, _ := b.stream(t, ctx, "any")
+	if name, _ := next(t, events); name != "stats" {
+		t.Fatalf("first event: %s", name)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	defer scancel()
+	start := time.Now()
+	if err := e.server.Config.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown with a live stream open: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+	endsWith(t, events, "shutdown")
+}
+
+// endsWith reads events until one named last, after which the stream must
+// end.
+func endsWith(t *testing.T, events <-chan sseEvent, last string) {
+	t.Helper()
 	for {
-		name, _ := next(t, events)
-		if name == "signedout" {
+		if name, _ := next(t, events); name == last {
 			break
 		}
 	}
 	if _, ok := <-events; ok {
-		t.Fatal("the stream went on after the key was revoked")
+		t.Fatalf("the stream went on after %q", last)
 	}
 }

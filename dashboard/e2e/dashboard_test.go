@@ -64,7 +64,9 @@ func TestDashboard(t *testing.T) {
 	until(t, ctx, "the preview following the edit", `document.querySelector('#preview pre').textContent.includes('Welcome back Name3')`)
 	shoot(t, ctx, "02-campaign-preview")
 	run(t, ctx, "save", chromedp.Click(chromedp.CSS("#save")))
-	until(t, ctx, "the saved campaign", `document.querySelector('#launch') !== null`)
+	until(t, ctx, "the saved campaign, previewed for the same user", `document.querySelector('#launch') !== null &&
+		document.querySelector('#preview_user').value === 'e2e-03' &&
+		(document.querySelector('#preview pre') || {}).textContent?.includes('Welcome back Name3')`)
 
 	// launch: the live chart and counts reach what the fake APNs received
 	run(t, ctx, "launch", chromedp.Click(chromedp.CSS("#launch")))
