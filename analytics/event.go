@@ -67,7 +67,7 @@ var channelTypes = map[string]string{
 
 var kindNames = map[string]string{
 	"send": "Send", "delivery": "Delivery", "bounce": "Bounce", "abort": "Abort",
-	"impression": "Impression", "click": "Click", "dismiss": "Dismiss", "open": "Open",
+	"impression": "Impression", "click": "Click", "dismiss": "Dismiss", "open": "Open", "influenced_open": "InfluencedOpen",
 }
 
 var platforms = map[string]string{"apple_push": "ios", "android_push": "android", "web_push": "web"}

@@ -18,8 +18,8 @@ var brazeSeriesChannels = map[string]string{
 // campaignsDataSeries is Braze's GET /campaigns/data_series?campaign_id=
 // &length=&ending_at=: one entry per UTC day (length 1–100, ending with the
 // day of ending_at, default now), per channel the counts Herald records —
-// push: sent, direct_opens (= total_opens: influenced opens are not
-// tracked), bounces; Content Cards: sent and total/unique impressions,
+// push: sent, direct_opens, total_opens (direct and influenced opens),
+// bounces; Content Cards: sent and total/unique impressions,
 // clicks, dismissals; in-app: impressions, clicks, button clicks,
 // dismissals — and the day's unique_recipients, conversions and revenue.
 func (s *Server) campaignsDataSeries(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +72,7 @@ func (s *Server) campaignsDataSeries(w http.ResponseWriter, r *http.Request) {
 					"button_clicks": c[campaigns.EngageButtonClick], "dismissals": c[campaigns.EngageDismiss]}
 			default:
 				m = map[string]int64{"sent": c[campaigns.EventSend], "direct_opens": c[campaigns.EngageOpen],
-					"total_opens": c[campaigns.EngageOpen], "bounces": c[campaigns.EventBounce]}
+					"total_opens": c[campaigns.EngageOpen] + c[campaigns.EngageInfluencedOpen], "bounces": c[campaigns.EventBounce]}
 			}
 			msgs[name] = append(msgs[name], m)
 		}

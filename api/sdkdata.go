@@ -114,6 +114,7 @@ func (s *Server) sdkData(w http.ResponseWriter, r *http.Request) {
 		}
 		processed += len(res.Engagement)
 	}
+	s.influencedOpens(ctx, app, res.UserID, b)
 	errs := res.Errors
 	if errs == nil {
 		errs = []profiles.SDKItemError{}
@@ -168,4 +169,36 @@ func sdkEngagement(it profiles.SDKItem) campaigns.SDKEngagement {
 	k := sdkEngagementKinds[it.Type]
 	return campaigns.SDKEngagement{Channel: k[0], Kind: k[1], ID: it.Engagement.Target, DispatchID: it.Engagement.DispatchID,
 		ButtonID: it.Engagement.ButtonID, At: it.Time, EventID: it.ID}
+}
+
+// influenceRecorder records influenced opens from session starts;
+// *campaigns.Service implements it.
+type influenceRecorder interface {
+	RecordSessionStarts(ctx context.Context, app *profiles.App, userID int64, starts []time.Time, opened map[string]bool) error
+}
+
+// influencedOpens passes a batch's session starts, with the dispatches
+// whose push it opened, to the influenced-open recorder. A failure is
+// logged: the batch is applied, and the counts are engagement statistics.
+func (s *Server) influencedOpens(ctx context.Context, app *profiles.App, userID int64, b *profiles.SDKBatch) {
+	rec, ok := s.deps.Engagement.(influenceRecorder)
+	if !ok || userID == 0 {
+		return
+	}
+	var starts []time.Time
+	opened := map[string]bool{}
+	for _, it := range b.Items {
+		switch {
+		case it.Type == profiles.SDKSessionStart:
+			starts = append(starts, it.Time)
+		case it.Type == profiles.SDKPushOpen && it.Engagement != nil:
+			opened[it.Engagement.DispatchID] = true
+		}
+	}
+	if len(starts) == 0 {
+		return
+	}
+	if err := rec.RecordSessionStarts(ctx, app, userID, starts, opened); err != nil {
+		s.log.Error("influenced opens failed", "app", app.ID, "err", err)
+	}
 }

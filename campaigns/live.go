@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/herald-oss/herald/profiles"
+	"github.com/herald-oss/herald/queue"
 )
 
 // LiveCounter keeps real-time counters per campaign for the live views
@@ -14,7 +17,15 @@ import (
 type LiveCounter interface {
 	Add(ctx context.Context, counts map[string]map[string]int64) error
 	Get(ctx context.Context, campaignID string) (map[string]int64, error)
+	// MarkPushes keeps each user's latest delivered push per channel for
+	// window; RecentPushes reads them back (influenced opens).
+	MarkPushes(ctx context.Context, marks []queue.PushMark, window time.Duration) error
+	RecentPushes(ctx context.Context, userID int64) ([]queue.PushMark, error)
 }
+
+// InfluenceWindow is how long after a push was delivered an app opened
+// without opening the push counts as an influenced open.
+const InfluenceWindow = 12 * time.Hour
 
 // Live counter fields: "<channel>.<kind>" counts engagement events as they
 // are recorded (a delivery or a bounce also counts a send); and
@@ -191,6 +202,55 @@ func (p *Pipeline) countLive(ctx context.Context, r *run) {
 	if err := p.opts.Live.Add(ctx, counts); err != nil {
 		p.log.Warn("live counters", "dispatch", r.d.ID, "error", err)
 	}
+	var marks []queue.PushMark
+	for _, e := range r.sent {
+		if _, push := pushPlatforms[e.Channel]; push && e.Kind == EventDelivery {
+			marks = append(marks, queue.PushMark{UserID: e.UserID, Channel: e.Channel, DispatchID: e.DispatchID, CampaignID: e.CampaignID, At: e.At})
+		}
+	}
+	if err := p.opts.Live.MarkPushes(ctx, marks, InfluenceWindow); err != nil {
+		p.log.Warn("push marks", "dispatch", r.d.ID, "error", err)
+	}
+}
+
+// RecordSessionStarts records influenced opens for the session starts an
+// app's SDK reported for a user: a session started within InfluenceWindow
+// after the latest push delivered to the user on the app's platform,
+// without a direct open of that push (in this batch, opened, or before), is
+// an influenced_open of its dispatch, once.
+func (s *Service) RecordSessionStarts(ctx context.Context, app *profiles.App, userID int64, starts []time.Time, opened map[string]bool) error {
+	channel := pushChannels[app.Platform]
+	if s.live == nil || channel == "" || len(starts) == 0 {
+		return nil
+	}
+	marks, err := s.live.RecentPushes(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var events []Engagement
+	for _, m := range marks {
+		if m.Channel != channel || opened[m.DispatchID] {
+			continue
+		}
+		for _, at := range starts {
+			if at.Before(m.At) || at.After(m.At.Add(InfluenceWindow)) {
+				continue
+			}
+			k := LedgerKey{DispatchID: m.DispatchID, UserID: userID, Channel: channel}
+			direct, err := s.st.HasEngagement(ctx, k, EngageOpen)
+			if err != nil {
+				return err
+			}
+			if !direct {
+				events = append(events, Engagement{LedgerKey: k, CampaignID: m.CampaignID, Kind: EngageInfluencedOpen, At: at.UTC()})
+			}
+			break
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return s.recordCounted(ctx, nil, events, s.now())
 }
 
 // recordCounted records outcomes and events and counts the events stored

@@ -9,6 +9,10 @@ const (
 	EngageButtonClick = "button_click"
 	EngageDismiss     = "dismiss"
 	EngageOpen        = "open" // a push notification opened
+	// EngageInfluencedOpen is an app opened within InfluenceWindow after a
+	// push was delivered, without opening the push (recorded by the
+	// server from session starts, not reported by SDKs).
+	EngageInfluencedOpen = "influenced_open"
 )
 
 // SDK engagement channels.

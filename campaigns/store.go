@@ -56,6 +56,9 @@ type Store interface {
 	// RecordEvents is Record that also returns the engagement events it
 	// stored (those not stored before).
 	RecordEvents(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) ([]Engagement, error)
+	// HasEngagement reports whether an engagement event of kind is stored
+	// for the row k.
+	HasEngagement(ctx context.Context, k LedgerKey, kind string) (bool, error)
 	LedgerCounts(ctx context.Context, dispatchID string) (map[string]int64, error)
 	// Conversions lists a campaign's conversions.
 	Conversions(ctx context.Context, campaignID string) ([]Conversion, error)

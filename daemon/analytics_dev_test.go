@@ -126,6 +126,24 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 	if code := sdkPost(t, base, app.SDKKey, open); code != 200 {
 		t.Fatalf("sdk open: %d", code)
 	}
+	// a00 opened the push and started a session in the same batch: a direct
+	// open only. a02 (Android) and a04 (iOS) opened the app without it:
+	// influenced opens, counted once however many sessions.
+	if code := sdkPost(t, base, app.SDKKey, strings.Replace(open, `"items":[`, `"items":[{"id":"s0","type":"session_start","time":"`+
+		time.Now().UTC().Format(time.RFC3339Nano)+`"},`, 1)); code != 200 {
+		t.Fatalf("sdk open with a session: %d", code)
+	}
+	var android struct {
+		SDKKey string `json:"sdk_key"`
+	}
+	call("GET", "/manage/apps/dev-android", "", &android)
+	for i, u := range []struct{ key, user string }{{android.SDKKey, "a02"}, {app.SDKKey, "a04"}, {app.SDKKey, "a04"}} {
+		session := fmt.Sprintf(`{"device":{"device_id":"d%d"},"user_id":%q,"items":[{"id":"s%d","type":"session_start","time":%q}]}`,
+			i, u.user, i+10, time.Now().UTC().Format(time.RFC3339Nano))
+		if code := sdkPost(t, base, u.key, session); code != 200 {
+			t.Fatalf("session of %s: %d", u.user, code)
+		}
+	}
 	if code := call("POST", "/users/track", fmt.Sprintf(`{"events":[{"external_id":"a01","name":"bought","time":%q}]}`,
 		time.Now().UTC().Format(time.RFC3339Nano)), nil); code != 201 {
 		t.Fatalf("conversion event: %d", code)
@@ -135,8 +153,8 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 	live := readLive(t, base, camp.ID)
 	counts := live["counts"].(map[string]any)
 	want := map[string]map[string]float64{
-		"apple_push":   {"send": 8, "delivery": 7, "bounce": 1, "open": 1},
-		"android_push": {"send": 4, "delivery": 4},
+		"apple_push":   {"send": 8, "delivery": 7, "bounce": 1, "open": 1, "influenced_open": 1},
+		"android_push": {"send": 4, "delivery": 4, "influenced_open": 1},
 	}
 	for ch, kinds := range want {
 		for k, n := range kinds {
@@ -172,24 +190,24 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 		} `json:"data"`
 	}
 	call("GET", "/campaigns/data_series?campaign_id="+camp.ID+"&length=1", "", &series)
-	sent, opens := map[string]float64{}, 0.0
+	sent, opens, total := map[string]float64{}, 0.0, 0.0
 	for _, d := range series.Data {
 		for ch, vs := range d.Messages {
 			for _, v := range vs {
 				sent[ch] += v["sent"].(float64)
-				if o, ok := v["direct_opens"].(float64); ok {
-					opens += o
-				}
+				opens += v["direct_opens"].(float64)
+				total += v["total_opens"].(float64)
 			}
 		}
 	}
-	if sent["ios_push"] != 8 || sent["android_push"] != 4 || opens != 1 {
-		t.Errorf("data series sent %v, direct opens %v", sent, opens)
+	if sent["ios_push"] != 8 || sent["android_push"] != 4 || opens != 1 || total != 3 {
+		t.Errorf("data series sent %v, direct opens %v, total opens %v", sent, opens, total)
 	}
 
 	// The export stream: every event once, across the receiver's outage.
 	wantTypes := map[string]int{"users.messages.pushnotification.Send": 12, "users.messages.pushnotification.Delivery": 11,
-		"users.messages.pushnotification.Bounce": 1, "users.messages.pushnotification.Open": 1, "users.behaviors.CustomEvent": 1}
+		"users.messages.pushnotification.Bounce": 1, "users.messages.pushnotification.Open": 1,
+		"users.messages.pushnotification.InfluencedOpen": 2, "users.behaviors.CustomEvent": 1}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		types, n, dup := rcv.byType()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +71,60 @@ func (l *LiveCounters) Get(ctx context.Context, campaignID string) (map[string]i
 			return nil, fmt.Errorf("queue: live counter %s of %s: %w", f, campaignID, err)
 		}
 		out[f] = n
+	}
+	return out, nil
+}
+
+// PushMark is the latest push a user was delivered on a channel, kept for
+// influenced opens.
+type PushMark struct {
+	UserID                          int64
+	Channel, DispatchID, CampaignID string
+	At                              time.Time
+}
+
+func (l *LiveCounters) pushKey(userID int64) string {
+	return l.prefix + "recentpush:" + strconv.FormatInt(userID, 10)
+}
+
+// MarkPushes records each user's latest delivered push per channel for
+// window (one hash a user, a field a channel), in one round trip.
+func (l *LiveCounters) MarkPushes(ctx context.Context, marks []PushMark, window time.Duration) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range marks {
+			k := l.pushKey(m.UserID)
+			p.HSet(ctx, k, m.Channel, m.DispatchID+"|"+m.CampaignID+"|"+strconv.FormatInt(m.At.UnixMilli(), 10))
+			p.PExpire(ctx, k, window)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue: push marks: %w", err)
+	}
+	return nil
+}
+
+// RecentPushes returns a user's latest delivered push per channel, of the
+// window MarkPushes kept them for.
+func (l *LiveCounters) RecentPushes(ctx context.Context, userID int64) ([]PushMark, error) {
+	m, err := l.rdb.HGetAll(ctx, l.pushKey(userID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("queue: push marks: %w", err)
+	}
+	var out []PushMark
+	for ch, v := range m {
+		parts := strings.SplitN(v, "|", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		ms, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, PushMark{UserID: userID, Channel: ch, DispatchID: parts[0], CampaignID: parts[1], At: time.UnixMilli(ms)})
 	}
 	return out, nil
 }

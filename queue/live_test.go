@@ -54,3 +54,38 @@ func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Cleanup(func() { rdb.Close() })
 	return rdb, prefix
 }
+
+// A user's latest push per channel is kept for the window and read back.
+func TestPushMarks(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := testRedis(t)
+	ctx := context.Background()
+	l := NewLiveCounters(rdb, prefix, 0)
+	at := time.UnixMilli(1_760_000_000_000)
+	marks := []PushMark{{UserID: 7, Channel: "apple_push", DispatchID: "d1", CampaignID: "c1", At: at},
+		{UserID: 7, Channel: "apple_push", DispatchID: "d2", CampaignID: "c2", At: at.Add(time.Minute)},
+		{UserID: 7, Channel: "web_push", DispatchID: "d3", CampaignID: "c3", At: at},
+		{UserID: 8, Channel: "apple_push", DispatchID: "d1", CampaignID: "c1", At: at}}
+	if err := l.MarkPushes(ctx, marks, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.RecentPushes(ctx, 7)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("marks of user 7: %+v %v", got, err)
+	}
+	for _, m := range got {
+		want := marks[1] // the latest on apple_push
+		if m.Channel == "web_push" {
+			want = marks[2]
+		}
+		if m.DispatchID != want.DispatchID || m.CampaignID != want.CampaignID || !m.At.Equal(want.At) || m.UserID != 7 {
+			t.Errorf("mark %+v, want %+v", m, want)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, prefix+"recentpush:7").Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Errorf("ttl %s", ttl)
+	}
+	if got, err := l.RecentPushes(ctx, 9); err != nil || len(got) != 0 {
+		t.Errorf("a user without pushes: %+v %v", got, err)
+	}
+}

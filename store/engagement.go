@@ -80,3 +80,15 @@ func (s *Store) InAppImpressions(ctx context.Context, userID int64) (map[string]
 	}
 	return out, rows.Err()
 }
+
+// HasEngagement reports whether an engagement event of kind is stored for
+// the ledger key k (through the primary key).
+func (s *Store) HasEngagement(ctx context.Context, k campaigns.LedgerKey, kind string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, "SELECT COUNT(*) FROM engagement WHERE dispatch_id = ? AND user_id = ? AND channel = ? AND device = ? AND kind = ?",
+		k.DispatchID, k.UserID, k.Channel, k.Device, kind).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: engagement: %w", err)
+	}
+	return n > 0, nil
+}
