@@ -13,6 +13,7 @@ import (
 var brazeSeriesChannels = map[string]string{
 	campaigns.ApplePush: "ios_push", campaigns.AndroidPush: "android_push", campaigns.WebPush: "webpush",
 	campaigns.ContentCard: "content_cards", campaigns.InAppMessage: "trigger_in_app_message",
+	campaigns.Webhook: "webhook",
 }
 
 // campaignsDataSeries is Braze's GET /campaigns/data_series?campaign_id=
@@ -21,7 +22,9 @@ var brazeSeriesChannels = map[string]string{
 // push: sent, direct_opens, total_opens (direct and influenced opens),
 // bounces; Content Cards: sent and total/unique impressions,
 // clicks, dismissals; in-app: impressions, clicks, button clicks,
-// dismissals — and the day's unique_recipients, conversions and revenue.
+// dismissals; webhook: sent and errors (webhooks not delivered: refused,
+// failed after retries, or aborted) — and the day's unique_recipients,
+// conversions and revenue.
 func (s *Server) campaignsDataSeries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	id := q.Get("campaign_id")
@@ -67,6 +70,8 @@ func (s *Server) campaignsDataSeries(w http.ResponseWriter, r *http.Request) {
 					"total_impressions": c[campaigns.EngageImpression], "unique_impressions": c["unique_"+campaigns.EngageImpression],
 					"total_clicks": c[campaigns.EngageClick], "unique_clicks": c["unique_"+campaigns.EngageClick],
 					"total_dismissals": c[campaigns.EngageDismiss], "unique_dismissals": c["unique_"+campaigns.EngageDismiss]}
+			case campaigns.Webhook:
+				m = map[string]int64{"sent": c[campaigns.EventSend], "errors": c[campaigns.EventAbort]}
 			case campaigns.InAppMessage:
 				m = map[string]int64{"impressions": c[campaigns.EngageImpression], "clicks": c[campaigns.EngageClick],
 					"button_clicks": c[campaigns.EngageButtonClick], "dismissals": c[campaigns.EngageDismiss]}

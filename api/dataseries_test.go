@@ -30,7 +30,9 @@ func TestCampaignsDataSeries(t *testing.T) {
 			add(uid, campaigns.ApplePush, campaigns.EventDelivery, day1)
 		}
 		add(3, campaigns.AndroidPush, campaigns.EventBounce, day1) // user 3 on two channels: one recipient
-		add(1, campaigns.ApplePush, campaigns.EngageOpen, day2)    // day 2: an open
+		add(2, campaigns.Webhook, campaigns.EventDelivery, day2)   // day 2: a webhook delivered, one refused
+		add(3, campaigns.Webhook, campaigns.EventAbort, day2)
+		add(1, campaigns.ApplePush, campaigns.EngageOpen, day2) // day 2: an open
 		if err := e.store.Record(ctx, nil, events, "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +55,7 @@ func TestCampaignsDataSeries(t *testing.T) {
 		}
 		want := "2026-11-19 recipients=0 conv=0 rev=0 map[]\n" +
 			"2026-11-20 recipients=3 conv=0 rev=0 map[android_push:[map[bounces:1 direct_opens:0 sent:1 total_opens:0]] ios_push:[map[bounces:0 direct_opens:0 sent:3 total_opens:0]]]\n" +
-			"2026-11-21 recipients=0 conv=1 rev=4.5 map[ios_push:[map[bounces:0 direct_opens:1 sent:0 total_opens:1]]]\n"
+			"2026-11-21 recipients=1 conv=1 rev=4.5 map[ios_push:[map[bounces:0 direct_opens:1 sent:0 total_opens:1]] webhook:[map[errors:1 sent:1]]]\n"
 		if got != want {
 			t.Fatalf("series:\n%s\nwant:\n%s", got, want)
 		}
