@@ -133,6 +133,16 @@ func TestPreview(t *testing.T) {
 	if _, out := preview(f); !strings.Contains(mustJSON(out["aborted"]), "not today") {
 		t.Fatalf("abort: %v", out)
 	}
+	// with A/B variants: each variant's messages, keyed variant/channel
+	v := campaignForm("ab", "")
+	v.Del("messages")
+	v.Set("preview_user", "ada")
+	v.Set("rules", `{"variants": [{"id": "warm", "percent": 50, "messages": {"web_push": {"title": "Dear {{${first_name}}}", "alert": "a"}}},
+		{"id": "short", "percent": 50, "messages": {"apple_push": {"alert": {"title": "{{${first_name}}}!", "body": "b"}}}}]}`)
+	if status, out := preview(v); status != 200 || mustJSON(out["messages"]) !=
+		`{"short/apple_push":{"alert":{"body":"b","title":"Ada!"}},"warm/web_push":{"alert":"a","title":"Dear Ada"}}` {
+		t.Fatalf("variants: %d %s", status, mustJSON(out))
+	}
 	f.Set("messages", `not json`)
 	if status, out := preview(f); status != 400 || !strings.Contains(mustJSON(out["errors"]), `"field":"messages"`) {
 		t.Fatalf("bad JSON: %d %v", status, out)

@@ -28,7 +28,7 @@ type segmentRow struct {
 }
 
 func (d *Dashboard) segmentsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d.renderSegments(w, r, s, http.StatusOK, segmentsView{Filter: "{\"AND\": [\n  {\"custom_attribute\": {\"custom_attribute_name\": \"plan\", \"comparison\": \"equals\", \"value\": \"gold\"}}\n]}"}, "")
+	d.renderSegments(w, r, s, http.StatusOK, segmentsView{Filter: "{\"AND\": []}"}, "")
 }
 
 func (d *Dashboard) renderSegments(w http.ResponseWriter, r *http.Request, s *session, status int, v segmentsView, msg string) {

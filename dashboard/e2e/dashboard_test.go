@@ -97,10 +97,12 @@ func TestDashboard(t *testing.T) {
 
 	// segment builder: the exact size as the filter is written
 	run(t, ctx, "segments", chromedp.Navigate(base+"/dashboard/segments"), chromedp.WaitVisible(chromedp.CSS("#segment-form")))
-	until(t, ctx, "the gold segment's size", `document.querySelector('#segment-size').textContent === '4 users'`)
-	run(t, ctx, "widen the filter", chromedp.Evaluate[chromedp.Void](`(() => { const f = document.querySelector('#segment-filter');
-		f.value = '{"AND": []}'; f.dispatchEvent(new Event('input', {bubbles: true})); })()`))
 	until(t, ctx, "everyone's size", fmt.Sprintf(`document.querySelector('#segment-size').textContent === '%d users'`, users))
+	run(t, ctx, "add a condition", chromedp.SendKeys(chromedp.CSS("#leaf-name"), "plan"), chromedp.SendKeys(chromedp.CSS("#leaf-value"), "gold"),
+		chromedp.Click(chromedp.CSS("#add-condition")))
+	until(t, ctx, "the gold segment's size", `document.querySelector('#segment-size').textContent === '4 users'`)
+	run(t, ctx, "save the segment", chromedp.SendKeys(chromedp.CSS("#segment-name"), "Gold"), chromedp.Click(chromedp.CSS("#segment-save")))
+	until(t, ctx, "the saved segment", `location.search.includes('saved') && document.querySelector('#segments').textContent.includes('Gold')`)
 	shoot(t, ctx, "06-segment-builder")
 
 	// settings: a new API key, shown once, then revoked

@@ -149,5 +149,24 @@
     }, 300);
     seg.addEventListener("input", measure);
     measure();
+    const filter = $("#segment-filter");
+    $("#add-condition").addEventListener("click", () => {
+      const kind = $("#leaf-kind").value, name = $("#leaf-name").value.trim(), cmp = $("#leaf-cmp").value;
+      let value = $("#leaf-value").value.trim();
+      try { value = JSON.parse(value); } catch (e) { /* a plain string */ }
+      const days = parseInt($("#leaf-days").value, 10);
+      let leaf;
+      if (kind === "push_enabled") leaf = { push_enabled: {} };
+      else if (kind === "custom_event") leaf = { custom_event: { event_name: name, comparison: cmp, count: Number(value) || 0, days: days || 30 } };
+      else if (kind === "attribute") leaf = { attribute: { name, comparison: cmp, value } };
+      else leaf = { custom_attribute: { custom_attribute_name: name, comparison: cmp, value } };
+      if (cmp === "exists" || cmp === "does_not_exist") { const inner = Object.values(leaf)[0]; delete inner.value; }
+      let f;
+      try { f = JSON.parse(filter.value || "{}"); } catch (e) { f = null; }
+      if (f && Array.isArray(f.AND)) f.AND.push(leaf);
+      else f = f && Object.keys(f).length ? { AND: [f, leaf] } : { AND: [leaf] };
+      filter.value = JSON.stringify(f, null, 2);
+      measure();
+    });
   }
 })();
