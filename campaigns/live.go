@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/queue"
 )
@@ -257,13 +259,34 @@ func (s *Service) RecordSessionStarts(ctx context.Context, app *profiles.App, us
 // (not those stored before) in the live counters; a counter failure is
 // ignored (the counters are a view, the rows are the record).
 func (s *Service) recordCounted(ctx context.Context, outcomes []Outcome, events []Engagement, now time.Time) error {
-	if s.live == nil {
+	if s.live == nil && s.engaged == nil {
 		return s.st.Record(ctx, outcomes, events, "", now)
 	}
 	added, err := s.st.RecordEvents(ctx, outcomes, events, "", now)
 	if err != nil {
 		return err
 	}
-	_ = s.live.Add(ctx, liveFields(nil, added)) // a view: the rows are stored
+	if s.engaged != nil {
+		for _, e := range added {
+			s.engaged.WithLabelValues(e.Channel, e.Kind).Inc()
+		}
+	}
+	if s.live != nil {
+		_ = s.live.Add(ctx, liveFields(nil, added)) // a view: the rows are stored
+	}
+	return nil
+}
+
+// UseMetrics registers the service's counter with reg:
+// herald_engagement_events_total{channel, kind}, the engagement events it
+// stores (SDK reports, influenced opens, first-impression cards; the
+// pipeline's deliveries are herald_deliveries_total).
+func (s *Service) UseMetrics(reg prometheus.Registerer) error {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_engagement_events_total",
+		Help: "Engagement events stored from SDK reports and session starts, by channel and kind."}, []string{"channel", "kind"})
+	if err := reg.Register(c); err != nil {
+		return err
+	}
+	s.engaged = c
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/herald-oss/herald/queue"
 	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/templates"
@@ -21,6 +23,7 @@ type Service struct {
 	resolver segments.Resolver
 	now      func() time.Time
 	live     LiveCounter // nil: no live counters
+	engaged  *prometheus.CounterVec
 }
 
 // NewService returns a campaign service. resolver gives saved segments.

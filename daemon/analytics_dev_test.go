@@ -174,6 +174,21 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 		t.Errorf("live conversions %s", conv)
 	}
 
+	// Prometheus counts the stored engagement events.
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, line := range []string{`herald_engagement_events_total{channel="apple_push",kind="open"} 1`,
+		`herald_engagement_events_total{channel="apple_push",kind="influenced_open"} 1`,
+		`herald_engagement_events_total{channel="android_push",kind="influenced_open"} 1`} {
+		if !strings.Contains(string(metrics), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
+
 	// The stats endpoint and the data series agree with the outbox.
 	var stats struct {
 		Dispatches []struct {

@@ -27,6 +27,9 @@ func (n *node) buildCampaigns() error {
 	n.campaigns = campaigns.NewService(n.store, n.queue, eng, resolve, nil)
 	live := queue.NewLiveCounters(n.rdb, n.cfg.Redis.KeyPrefix, 0)
 	n.campaigns.UseLive(live)
+	if err := n.campaigns.UseMetrics(n.registry); err != nil {
+		return err
+	}
 	d := n.cfg.Delivery
 	caps := make([]campaigns.CapRule, 0, len(n.cfg.FrequencyCapping))
 	for i, c := range n.cfg.FrequencyCapping {
