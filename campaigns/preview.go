@@ -31,7 +31,10 @@ type PreviewResult struct {
 func (s *Service) Preview(ctx context.Context, in *Input, p *profiles.Profile) (*PreviewResult, error) {
 	out := &PreviewResult{Messages: map[string]map[string]any{}, Aborted: map[string]string{}}
 	var ps problems
-	sets := map[string]map[string]map[string]any{"": validateMessages(s.tmpl, in.Messages, "messages", &ps)}
+	sets := map[string]map[string]map[string]any{}
+	if len(in.Variants) == 0 { // as saving: a campaign with variants has no messages of its own
+		sets[""] = validateMessages(s.tmpl, in.Messages, "messages", &ps)
+	}
 	for i, v := range in.Variants {
 		sets[v.ID+"/"] = validateMessages(s.tmpl, v.Messages, fmt.Sprintf("variants[%d].messages", i), &ps)
 	}

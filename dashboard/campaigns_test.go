@@ -139,7 +139,7 @@ func TestPreview(t *testing.T) {
 	v.Set("preview_user", "ada")
 	v.Set("rules", `{"variants": [{"id": "warm", "percent": 50, "messages": {"web_push": {"title": "Dear {{${first_name}}}", "alert": "a"}}},
 		{"id": "short", "percent": 50, "messages": {"apple_push": {"alert": {"title": "{{${first_name}}}!", "body": "b"}}}}]}`)
-	if status, out := preview(v); status != 200 || mustJSON(out["messages"]) !=
+	if status, out := preview(v); status != 200 || out["problems"] != nil || mustJSON(out["messages"]) !=
 		`{"short/apple_push":{"alert":{"body":"b","title":"Ada!"}},"warm/web_push":{"alert":"a","title":"Dear Ada"}}` {
 		t.Fatalf("variants: %d %s", status, mustJSON(out))
 	}
