@@ -28,15 +28,15 @@ type VarsOptions struct {
 //
 // An unset attribute is absent, so it renders empty or takes a default.
 func ProfileVars(p *profiles.Profile, opts VarsOptions) Vars {
-	v := Vars{
-		"custom_attribute":       map[string]any{},
-		"event_properties":       nonNil(opts.EventProperties),
-		"api_trigger_properties": nonNil(opts.APITriggerProperties),
-		// Braze's device fields are null when unknown; profiles know only
-		// the platform and the device id.
-		"most_recently_used_device": map[string]any{},
-		"subscribed_state":          map[string]any{},
-	}
+	// Sized for every variable at once: growing a map rehashes it.
+	v := make(Vars, varsSize)
+	v["custom_attribute"] = map[string]any{}
+	v["event_properties"] = nonNil(opts.EventProperties)
+	v["api_trigger_properties"] = nonNil(opts.APITriggerProperties)
+	// Braze's device fields are null when unknown; profiles know only the
+	// platform and the device id.
+	v["most_recently_used_device"] = map[string]any{}
+	v["subscribed_state"] = map[string]any{}
 	if !opts.Now.IsZero() {
 		v["now"] = opts.Now
 	}
@@ -63,11 +63,9 @@ func ProfileVars(p *profiles.Profile, opts VarsOptions) Vars {
 	set("user_id", u.ExternalID)
 	set("braze_id", u.BrazeID)
 	v["random_bucket_number"] = u.RandomBucket
-	custom := make(map[string]any, len(u.Custom))
-	for k, x := range u.Custom {
-		custom[k] = x
-	}
-	v["custom_attribute"] = custom
+	// The profile's own map, not a copy: rendering never writes into the
+	// variables (osteele/liquid assigns into a copy of the top level).
+	v["custom_attribute"] = map[string]any(u.Custom)
 	subs := v["subscribed_state"].(map[string]any)
 	if std.PushSubscribe != "" {
 		subs["push"] = std.PushSubscribe
@@ -114,6 +112,9 @@ func ProfileVars(p *profiles.Profile, opts VarsOptions) Vars {
 	}
 	return v
 }
+
+// varsSize is how many variables ProfileVars may set.
+const varsSize = 24
 
 func nonNil(m map[string]any) map[string]any {
 	if m == nil {
