@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/herald-oss/herald/channels/webpush"
+	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/dashboard"
 )
 
@@ -142,5 +145,22 @@ func TestDashboardCredentialsTestSend(t *testing.T) {
 		"application/x-www-form-urlencoded")
 	if status != http.StatusSeeOther || !strings.Contains(loc, "test send to dev-ios: delivered") {
 		t.Errorf("test send: %d %q", status, loc)
+	}
+}
+
+// Without security.encryption_key there is no session key: /dashboard says
+// how to enable it, and the API beside it is served as before.
+func TestDashboardDisabledWithoutEncryptionKey(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	n := &node{cfg: &cfg, log: slog.New(slog.DiscardHandler)}
+	api := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	h := n.withDashboard(api)
+	for path, want := range map[string]int{"/dashboard": 503, "/dashboard/campaigns": 503, "/users/track": http.StatusTeapot} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != want || (want == 503 && !strings.Contains(rec.Body.String(), "security.encryption_key")) {
+			t.Errorf("%s: %d %s", path, rec.Code, rec.Body)
+		}
 	}
 }
