@@ -230,9 +230,19 @@ func pageText(ctx context.Context) string {
 // among the test's artifacts.
 func shoot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+	// a page that just navigated may not be laid out yet ("0 width")
+	until(t, ctx, "the page to load before "+name, `document.readyState === 'complete' && document.body.getBoundingClientRect().width > 0`)
+	var png []byte
+	var err error
+	for range 3 {
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		png, err = chromedp.Run(c, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
