@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -35,22 +36,7 @@ func TestDashboard(t *testing.T) {
 	shoot(t, ctx, "01-signin")
 	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#key"), adminKey), chromedp.Click(chromedp.CSS("#signin")))
 	until(t, ctx, "the campaign list", `document.querySelector('#campaigns') !== null`)
-	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/dashboard/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var session *network.Cookie
-	for _, c := range cookies.Cookies {
-		if c.Name == "herald_dashboard" {
-			session = c
-		}
-	}
-	if session == nil || !session.HTTPOnly || !session.Secure || session.SameSite != network.CookieSameSiteStrict || session.Path != "/dashboard" {
-		t.Fatalf("session cookie as Chromium keeps it: %+v", session)
-	}
-	if js, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.cookie")); strings.Contains(js, "herald_dashboard") {
-		t.Fatal("the session cookie is readable from JavaScript")
-	}
+	checkSessionCookie(t, ctx, base)
 
 	// a new campaign: the preview renders for the chosen user as it is typed
 	run(t, ctx, "new campaign", chromedp.Click(chromedp.CSS("#new-campaign")), chromedp.WaitVisible(chromedp.CSS("#campaign-form")),
@@ -118,4 +104,35 @@ func TestDashboard(t *testing.T) {
 	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")))
 	until(t, ctx, "the sign-in form", `location.pathname === '/dashboard/signin' && document.querySelector('#key') !== null`)
 	run(t, ctx, "signed out", chromedp.Navigate(base+"/dashboard/campaigns"), chromedp.WaitVisible(chromedp.CSS("#key")))
+
+	// the Secure cookie works on http://localhost too (another origin: a
+	// new sign-in)
+	local := strings.Replace(base, "127.0.0.1", "localhost", 1)
+	run(t, ctx, "sign in on localhost", chromedp.Navigate(local+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#key")),
+		chromedp.SendKeys(chromedp.CSS("#key"), adminKey), chromedp.Click(chromedp.CSS("#signin")))
+	until(t, ctx, "the campaign list on localhost", `location.host.startsWith('localhost') && document.querySelector('#campaigns') !== null`)
+	checkSessionCookie(t, ctx, local)
+}
+
+// checkSessionCookie checks the session cookie as Chromium keeps it for an
+// origin: HttpOnly, Secure, SameSite=Strict, on /dashboard, and not
+// readable from the page's scripts.
+func checkSessionCookie(t *testing.T, ctx context.Context, origin string) {
+	t.Helper()
+	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{origin + "/dashboard/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session *network.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == "herald_dashboard" {
+			session = c
+		}
+	}
+	if session == nil || !session.HTTPOnly || !session.Secure || session.SameSite != network.CookieSameSiteStrict || session.Path != "/dashboard" {
+		t.Fatalf("session cookie as Chromium keeps it for %s: %+v", origin, session)
+	}
+	if js, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.cookie")); strings.Contains(js, "herald_dashboard") {
+		t.Fatal("the session cookie is readable from JavaScript")
+	}
 }
