@@ -132,8 +132,12 @@ type Postgres struct {
 // Redis configures the Redis server used for the queue and shared rate limits.
 type Redis struct {
 	// Addr is host:port. Default: 127.0.0.1:6379.
-	Addr     string `yaml:"addr"`
-	Username string `yaml:"username"`
+	Addr string `yaml:"addr"`
+	// ClusterAddrs, when set, are host:port seeds of a Redis Cluster, used
+	// instead of Addr (db must be 0); set queue.shards so the queue uses
+	// every master. Default: none.
+	ClusterAddrs []string `yaml:"cluster_addrs"`
+	Username     string   `yaml:"username"`
 	// Password or PasswordFile. Default: none.
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
@@ -228,6 +232,11 @@ type Queue struct {
 	// Concurrency is how many tasks one worker process runs at once.
 	// Default: 20.
 	Concurrency int `yaml:"concurrency"`
+	// Shards spreads the queue's tasks over that many asynq queues (name,
+	// name-1, …), each on its own Redis Cluster hash slot, so a cluster's
+	// masters share the queue; every process of a deployment uses the same
+	// number. 1 to 64. Default: 1.
+	Shards int `yaml:"shards"`
 	// ShutdownTimeout is how long a stopping worker waits for its running
 	// tasks; those still running then go back to the queue. Capped at
 	// lifecycle.drain_timeout, which bounds the whole stop. Default: 20s.
@@ -485,7 +494,7 @@ func Default() Config {
 		Lifecycle: Lifecycle{DrainTimeout: 25 * time.Second},
 		Ingest:    Ingest{MaxObjects: 75, MaxArrayLength: 25, Writers: 4, MaxGroupObjects: 1500},
 		Exports:   Exports{Dir: "./herald-data/exports", RowsPerFile: 100000},
-		Queue:     Queue{Name: "herald", Concurrency: 20, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
+		Queue:     Queue{Name: "herald", Concurrency: 20, Shards: 1, ShutdownTimeout: 20 * time.Second, Retention: 24 * time.Hour},
 		Delivery:  Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Scheduler: Scheduler{Tick: time.Second, Grace: time.Hour, TimeZone: "UTC"},
 		SDK:       SDK{InAppMinInterval: 30 * time.Second},

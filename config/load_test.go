@@ -72,7 +72,7 @@ func TestLoadFull(t *testing.T) {
 		Providers:        Default().Providers,
 		Templates:        Default().Templates,
 		Exports:          Exports{Dir: "/var/lib/herald/exports", RowsPerFile: 50000},
-		Queue:            Queue{Name: "herald-prod", Concurrency: 100, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
+		Queue:            Queue{Name: "herald-prod", Concurrency: 100, Shards: 1, ShutdownTimeout: 30 * time.Second, Retention: 72 * time.Hour},
 		Delivery:         Delivery{Lease: 5 * time.Minute, MaxAttempts: 10, ReconcileAfter: 2 * time.Minute, LedgerRetention: 30 * 24 * time.Hour},
 		Scheduler:        Scheduler{Tick: 2 * time.Second, Grace: 30 * time.Minute, TimeZone: "America/New_York"},
 		SDK:              SDK{InAppMinInterval: 45 * time.Second},

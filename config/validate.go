@@ -163,8 +163,16 @@ func (v *validator) store() {
 
 func (v *validator) redis() {
 	r := &v.cfg.Redis
-	if _, _, err := net.SplitHostPort(r.Addr); err != nil {
+	if _, _, err := net.SplitHostPort(r.Addr); err != nil && len(r.ClusterAddrs) == 0 {
 		v.add("redis.addr", "must be host:port: %v", err)
+	}
+	for i, a := range r.ClusterAddrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			v.add(fmt.Sprintf("redis.cluster_addrs[%d]", i), "must be host:port: %v", err)
+		}
+	}
+	if len(r.ClusterAddrs) > 0 && r.DB != 0 {
+		v.add("redis.db", "must be 0 with redis.cluster_addrs (a Redis Cluster has one database)")
 	}
 	if r.Password != "" && r.PasswordFile != "" {
 		v.add("redis.password_file", "set password or password_file, not both")
@@ -338,6 +346,9 @@ func (v *validator) queue() {
 	}
 	if q.Concurrency < 1 || q.Concurrency > 10000 {
 		v.add("queue.concurrency", "must be between 1 and 10000, got %d", q.Concurrency)
+	}
+	if q.Shards < 1 || q.Shards > 64 {
+		v.add("queue.shards", "must be between 1 and 64, got %d", q.Shards)
 	}
 	v.positive("queue.shutdown_timeout", q.ShutdownTimeout)
 	if q.Retention < time.Minute || q.Retention > 30*24*time.Hour {

@@ -86,8 +86,34 @@ func redisOptions(cfg *config.Config) (*redis.Options, error) {
 	return o, nil
 }
 
-// checkNoEviction refuses a Redis that may evict keys: an evicted queue key loses work.
+// redisClient connects to the configured Redis: a Redis Cluster when
+// redis.cluster_addrs is set, else the one at redis.addr.
+func redisClient(cfg *config.Config) (redis.UniversalClient, error) {
+	ro, err := redisOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Redis.ClusterAddrs) == 0 {
+		return redis.NewClient(ro), nil
+	}
+	return redis.NewClusterClient(&redis.ClusterOptions{Addrs: cfg.Redis.ClusterAddrs, Username: ro.Username, Password: ro.Password,
+		TLSConfig: ro.TLSConfig, DialTimeout: ro.DialTimeout, ReadTimeout: ro.ReadTimeout, WriteTimeout: ro.WriteTimeout}), nil
+}
+
+// redisAddrs names the configured Redis for messages.
+func redisAddrs(cfg *config.Config) string {
+	if len(cfg.Redis.ClusterAddrs) > 0 {
+		return "cluster " + strings.Join(cfg.Redis.ClusterAddrs, ",")
+	}
+	return cfg.Redis.Addr
+}
+
+// checkNoEviction refuses a Redis that may evict keys: an evicted queue key
+// loses work. On a cluster every master is asked.
 func checkNoEviction(ctx context.Context, rdb redis.UniversalClient, log *slog.Logger) error {
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return checkNoEviction(ctx, m, log) })
+	}
 	res, err := rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
 		// managed Redis services often refuse CONFIG; say so and go on
@@ -223,7 +249,7 @@ type node struct {
 	cfg       *config.Config
 	log       *slog.Logger
 	store     *store.Store
-	rdb       *redis.Client
+	rdb       redis.UniversalClient
 	queue     *queue.Client // enqueues to the configured queue
 	registry  *prometheus.Registry
 	profiles  *profiles.Service
@@ -263,17 +289,15 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 		n.close()
 		return nil, errors.New("the database has pending migrations: run `herald migrate` first (or set store.auto_migrate: true)")
 	}
-	ro, err := redisOptions(cfg)
-	if err != nil {
+	if n.rdb, err = redisClient(cfg); err != nil {
 		n.close()
 		return nil, err
 	}
-	n.rdb = redis.NewClient(ro)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := n.rdb.Ping(pctx).Err(); err != nil {
 		n.close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w", cfg.Redis.Addr, err)
+		return nil, fmt.Errorf("connect to Redis at %s: %w", redisAddrs(cfg), err)
 	}
 	if checkEviction && cfg.Redis.CheckNoEviction {
 		if err := checkNoEviction(pctx, n.rdb, log); err != nil {
@@ -281,7 +305,8 @@ func buildNode(ctx context.Context, cfg *config.Config, log *slog.Logger, checkE
 			return nil, err
 		}
 	}
-	n.queue = queue.NewClient(n.rdb, queue.ClientOptions{Queue: cfg.Queue.Name, Retention: cfg.Queue.Retention, Timeout: cfg.Delivery.Lease / 2})
+	n.queue = queue.NewClient(n.rdb, queue.ClientOptions{Queue: cfg.Queue.Name, Shards: cfg.Queue.Shards, Retention: cfg.Queue.Retention,
+		Timeout: cfg.Delivery.Lease / 2})
 	n.apps, err = appService(cfg, st)
 	if err != nil {
 		n.close()

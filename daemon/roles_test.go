@@ -254,3 +254,58 @@ func TestWorkerGCPercent(t *testing.T) {
 		t.Errorf("GC percent %d with GOGC set, want it left alone (100)", got)
 	}
 }
+
+// herald worker on a Redis Cluster (redis.cluster_addrs) serves every shard
+// of its queue (queue.shards): a task enqueued to any shard runs.
+func TestWorkerOnRedisCluster(t *testing.T) {
+	t.Parallel()
+	addrs := testdeps.RedisCluster(t)
+	dsn := testdeps.Postgres(t)
+	queueName := "test-" + testdeps.Random(6)
+	cfg := writeFile(t, filepath.Join(t.TempDir(), "herald.yaml"), fmt.Sprintf(`store:
+  driver: postgres
+  postgres:
+    dsn: %q
+redis:
+  cluster_addrs: [%s]
+  key_prefix: "cluster-test:"
+queue:
+  name: %s
+  shards: 4
+  shutdown_timeout: 5s
+ops:
+  addr: 127.0.0.1:0
+`, dsn, strings.Join(addrs, ", "), queueName))
+	if code, out, errs := run(t, nil, "migrate", "-c", cfg); code != 0 {
+		t.Fatalf("migrate: %s %s", out, errs)
+	}
+	c := startChildArgs(t, "worker -c "+cfg)
+	if code, body := get(t, "http://"+c.addr+"/readyz"); code != 200 {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer rc.Close()
+	qc := queue.NewClient(rc, queue.ClientOptions{Queue: queueName, Shards: 4})
+	const n = 8
+	for i := range n { // task ids that land on several shards
+		if err := qc.EnqueueDispatch(context.Background(), queue.DispatchPayload{DispatchID: fmt.Sprintf("d-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	skipped := regexp.MustCompile(fmt.Sprintf(`herald_queue_tasks_total\{outcome="skipped",type="campaign:dispatch"\} %d\b`, n))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, metrics := get(t, "http://"+c.addr+"/metrics")
+		if skipped.MatchString(metrics) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not run the %d tasks:\n%s", n, metrics)
+		}
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("worker exit code %d after SIGTERM", code)
+	}
+}

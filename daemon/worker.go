@@ -24,7 +24,7 @@ type worker struct {
 func (n *node) newWorker(h queue.Handlers) *worker {
 	q := n.cfg.Queue
 	return &worker{log: n.log, srv: queue.NewServer(n.rdb, h, queue.ServerOptions{
-		Queue: q.Name, Concurrency: q.Concurrency, ShutdownTimeout: min(q.ShutdownTimeout, n.cfg.Lifecycle.DrainTimeout),
+		Queue: q.Name, Shards: q.Shards, Concurrency: q.Concurrency, ShutdownTimeout: min(q.ShutdownTimeout, n.cfg.Lifecycle.DrainTimeout),
 		Logger: n.log, Metrics: n.registry,
 	})}
 }

@@ -26,6 +26,9 @@ type ClientOptions struct {
 	// Queue is the asynq queue tasks go to; the workers must serve the same
 	// one. Default DefaultQueue.
 	Queue string
+	// Shards spreads the tasks over that many queues (ShardQueues); the
+	// workers must use the same number. Default 1.
+	Shards int
 	// Retention is how long a completed task with a task id is kept, so a
 	// second enqueue of it is recognized as a duplicate. Default DefaultRetention.
 	Retention time.Duration
@@ -53,6 +56,9 @@ func NewClient(rc redis.UniversalClient, o ClientOptions) *Client {
 	}
 	if o.Retention <= 0 {
 		o.Retention = DefaultRetention
+	}
+	if o.Shards <= 0 {
+		o.Shards = 1
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -108,7 +114,7 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 		processIn = 0
 	}
 	due := c.now().Add(processIn).UnixMilli()
-	opts := []asynq.Option{asynq.Queue(c.opts.Queue), asynq.MaxRetry(c.opts.MaxRetry), asynq.Timeout(c.opts.Timeout)}
+	opts := []asynq.Option{asynq.Queue(shardOf(c.opts.Queue, c.opts.Shards, taskID)), asynq.MaxRetry(c.opts.MaxRetry), asynq.Timeout(c.opts.Timeout)}
 	if taskID != "" {
 		opts = append(opts, asynq.TaskID(taskID), asynq.Retention(c.opts.Retention))
 	}
@@ -132,7 +138,8 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 // relaunch) knows its work is unfinished, and the ledger makes a re-run send
 // nothing twice.
 func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) error {
-	info, err := c.insp.GetTaskInfo(c.opts.Queue, taskID)
+	q := shardOf(c.opts.Queue, c.opts.Shards, taskID)
+	info, err := c.insp.GetTaskInfo(q, taskID)
 	if errors.Is(err, asynq.ErrTaskNotFound) {
 		return c.retryEnqueue(ctx, task, taskID) // gone since the conflict
 	}
@@ -141,7 +148,7 @@ func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) er
 	}
 	switch info.State {
 	case asynq.TaskStateArchived:
-		if err := c.insp.RunTask(c.opts.Queue, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		if err := c.insp.RunTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			return fmt.Errorf("enqueue %s: run the archived task again: %w", taskID, err)
 		}
 	}

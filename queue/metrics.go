@@ -105,17 +105,17 @@ func (m *metrics) observeEnd(typ, outcome string, ran time.Duration) {
 }
 
 // sizeCollector reports the queue's size by state, and the age of its oldest
-// pending task, from Redis at scrape time.
+// pending task, from Redis at scrape time, over all its shards.
 type sizeCollector struct {
 	inspector *asynq.Inspector
-	queue     string
+	queues    []string
 	log       *slog.Logger
 	size      *prometheus.Desc
 	oldest    *prometheus.Desc
 }
 
-func newSizeCollector(in *asynq.Inspector, queue string, log *slog.Logger) *sizeCollector {
-	return &sizeCollector{inspector: in, queue: queue, log: log,
+func newSizeCollector(in *asynq.Inspector, queues []string, log *slog.Logger) *sizeCollector {
+	return &sizeCollector{inspector: in, queues: queues, log: log,
 		size: prometheus.NewDesc("herald_queue_tasks",
 			"Tasks in the queue by state (pending, active, scheduled, retry, archived, completed), read from Redis at scrape time.",
 			[]string{"state"}, nil),
@@ -127,14 +127,20 @@ func newSizeCollector(in *asynq.Inspector, queue string, log *slog.Logger) *size
 func (c *sizeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.size; ch <- c.oldest }
 
 func (c *sizeCollector) Collect(ch chan<- prometheus.Metric) {
-	qi, err := c.inspector.GetQueueInfo(c.queue)
-	if err != nil {
-		// a queue no task was ever enqueued to is not in Redis yet: all zeros
-		if names, lerr := c.inspector.Queues(); lerr != nil || slices.Contains(names, c.queue) {
-			c.log.Warn("queue: cannot read the queue's size", "queue", c.queue, "err", err)
-			return
+	qi := &asynq.QueueInfo{}
+	for _, q := range c.queues {
+		one, err := c.inspector.GetQueueInfo(q)
+		if err != nil {
+			// a queue no task was ever enqueued to is not in Redis yet: all zeros
+			if names, lerr := c.inspector.Queues(); lerr != nil || slices.Contains(names, q) {
+				c.log.Warn("queue: cannot read the queue's size", "queue", q, "err", err)
+				return
+			}
+			continue
 		}
-		qi = &asynq.QueueInfo{}
+		qi.Pending, qi.Active, qi.Scheduled = qi.Pending+one.Pending, qi.Active+one.Active, qi.Scheduled+one.Scheduled
+		qi.Retry, qi.Archived, qi.Completed = qi.Retry+one.Retry, qi.Archived+one.Archived, qi.Completed+one.Completed
+		qi.Latency = max(qi.Latency, one.Latency)
 	}
 	for _, s := range []struct {
 		state string

@@ -30,6 +30,9 @@ type ServerOptions struct {
 	Queue string
 	// Concurrency is how many tasks run at once. Default DefaultConcurrency.
 	Concurrency int
+	// Shards is the number of queues the clients spread tasks over
+	// (ClientOptions.Shards); the server serves them all. Default 1.
+	Shards int
 	// ShutdownTimeout is how long Shutdown waits for running tasks before it
 	// puts them back in the queue. Default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
@@ -68,6 +71,13 @@ func NewServer(rc redis.UniversalClient, h Handlers, o ServerOptions) *Server {
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
+	if o.Shards <= 0 {
+		o.Shards = 1
+	}
+	queues := map[string]int{}
+	for _, q := range ShardQueues(o.Queue, o.Shards) {
+		queues[q] = 1
+	}
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
@@ -77,10 +87,10 @@ func NewServer(rc redis.UniversalClient, h Handlers, o ServerOptions) *Server {
 	log := o.Logger.With("component", "queue", "queue", o.Queue)
 	s := &Server{rc: rc, h: h, log: log, queue: o.Queue, grace: min(o.ShutdownTimeout/4, 5*time.Second),
 		backoff: recentBackoffs{due: map[string]time.Time{}}}
-	s.metrics = newMetrics(o.Metrics, newSizeCollector(asynq.NewInspectorFromRedisClient(rc), o.Queue, log))
+	s.metrics = newMetrics(o.Metrics, newSizeCollector(asynq.NewInspectorFromRedisClient(rc), ShardQueues(o.Queue, o.Shards), log))
 	s.srv = asynq.NewServerFromRedisClient(rc, asynq.Config{
 		Concurrency:     o.Concurrency,
-		Queues:          map[string]int{o.Queue: 1},
+		Queues:          queues,
 		ShutdownTimeout: o.ShutdownTimeout,
 		IsFailure:       isFailure,
 		RetryDelayFunc:  retryDelay,
