@@ -87,9 +87,9 @@ func TestDashboard(t *testing.T) {
 	run(t, ctx, "add a condition", chromedp.SendKeys(chromedp.CSS("#leaf-name"), "plan"), chromedp.SendKeys(chromedp.CSS("#leaf-value"), "gold"),
 		chromedp.Click(chromedp.CSS("#add-condition")))
 	until(t, ctx, "the gold segment's size", `document.querySelector('#segment-size').textContent === '4 users'`)
+	shoot(t, ctx, "06-segment-builder")
 	run(t, ctx, "save the segment", chromedp.SendKeys(chromedp.CSS("#segment-name"), "Gold"), chromedp.Click(chromedp.CSS("#segment-save")))
 	until(t, ctx, "the saved segment", `location.search.includes('saved') && document.querySelector('#segments').textContent.includes('Gold')`)
-	shoot(t, ctx, "06-segment-builder")
 
 	// settings: a new API key, shown once, then revoked
 	run(t, ctx, "settings", chromedp.Navigate(base+"/dashboard/settings"), chromedp.WaitVisible(chromedp.CSS("#key-form")),
