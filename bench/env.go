@@ -66,6 +66,9 @@ type launchOptions struct {
 	Apps func(dir string) (*appsConfig, error)
 	// Pprof turns on ops.pprof in every Herald process.
 	Pprof bool
+	// Delivery, when set, is the config's delivery section (lease,
+	// reconcile_after, …); unset keeps Herald's defaults.
+	Delivery map[string]any
 }
 
 // appsConfig is the part of the generated config that declares apps and how
@@ -86,8 +89,14 @@ type env struct {
 	// redisAddr is the Redis the processes use; postgresDSN reaches the
 	// throw-away schema (empty on SQLite).
 	redisAddr, postgresDSN string
-	progress               io.Writer
-	cleanups               []func(context.Context) error
+	// sqlitePath is the SQLite store (empty on PostgreSQL).
+	sqlitePath string
+	// bin, cfgPath and dir start further workers (startWorker); started
+	// counts the workers started so far.
+	bin, cfgPath, dir string
+	started           int
+	progress          io.Writer
+	cleanups          []func(context.Context) error
 }
 
 // processes returns every herald process: the API (or all-in-one) first.
@@ -124,7 +133,7 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 	suffix := randomHex(6)
 	cfg := heraldConfig{store: flags.store, sqlitePath: filepath.Join(dir, "herald.db"), redisAddr: flags.redisAddr,
 		redisPrefix: "herald-bench:" + suffix + ":", maxInFlight: opts.MaxInFlight, bulkMaxInFlight: opts.BulkMaxInFlight,
-		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency, pprof: opts.Pprof}
+		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency, pprof: opts.Pprof, delivery: opts.Delivery}
 	e.cleanups = append(e.cleanups, func(ctx context.Context) error {
 		return errors.Join(cleanRedisPrefix(ctx, flags.redisAddr, cfg.redisPrefix), cleanQueue(ctx, flags.redisAddr, cfg.queueName))
 	})
@@ -170,23 +179,33 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 		return nil, err
 	}
 	if flags.store != "postgres" {
+		e.sqlitePath = cfg.sqlitePath
 		return e, nil
 	}
-	for i := range opts.Workers {
-		ops, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		w := newInstance(bin, cfgPath, ops, filepath.Join(dir, fmt.Sprintf("worker-%d.log", i+1)))
-		w.env = []string{"HERALD_OPS_ADDR=" + ops}
-		fmt.Fprintf(progress, "starting herald worker %d (ops on %s) ...\n", i+1, ops)
-		e.workers = append(e.workers, w)
-		e.cleanups = append(e.cleanups, func(ctx context.Context) error { return w.stop(30 * time.Second) })
-		if err := w.start(ctx, "worker"); err != nil {
+	e.bin, e.cfgPath, e.dir = bin, cfgPath, dir
+	for range opts.Workers {
+		if _, err := e.startWorker(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return e, nil
+}
+
+// startWorker starts one more `herald worker` (PostgreSQL) with its ops
+// listener on a free port, and adds it to e.workers.
+func (e *env) startWorker(ctx context.Context) (*instance, error) {
+	ops, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	e.started++
+	n := e.started
+	w := newInstance(e.bin, e.cfgPath, ops, filepath.Join(e.dir, fmt.Sprintf("worker-%d.log", n)))
+	w.env = []string{"HERALD_OPS_ADDR=" + ops}
+	fmt.Fprintf(e.progress, "starting herald worker %d (ops on %s) ...\n", n, ops)
+	e.workers = append(e.workers, w)
+	e.cleanups = append(e.cleanups, func(ctx context.Context) error { return w.stop(30 * time.Second) })
+	return w, w.start(ctx, "worker")
 }
 
 // close stops herald and removes the schema, Redis keys and temporary directory,
@@ -214,6 +233,7 @@ type heraldConfig struct {
 	queueConcurrency               int
 	apps                           *appsConfig
 	pprof                          bool
+	delivery                       map[string]any
 }
 
 // write renders the config as YAML: rate limits off, warn-level text logs.
@@ -246,6 +266,9 @@ func (c heraldConfig) write(path string) error {
 		"redis":     map[string]any{"addr": c.redisAddr, "key_prefix": c.redisPrefix},
 		"queue":     queue,
 		"lifecycle": map[string]any{"drain_timeout": "10s"},
+	}
+	if c.delivery != nil {
+		doc["delivery"] = c.delivery
 	}
 	if c.pprof {
 		doc["ops"] = map[string]any{"pprof": true}

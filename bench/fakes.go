@@ -49,6 +49,15 @@ type fakes struct {
 	// requests counts provider requests (sends, not OAuth or subscribe
 	// calls) by channel, accepted or not.
 	requests [numChannels]atomic.Int64
+	// storming: the fakes answer a third of the send attempts that passed
+	// verification with 429 (Retry-After: 1) or 503 instead (setStorm).
+	storming atomic.Bool
+	stormSeq atomic.Uint64
+	stormed  atomic.Int64
+	// deadMu guards deadAttempts: send attempts that passed verification,
+	// per unregistered token (APNs and FCM token, web subscription id).
+	deadMu       sync.Mutex
+	deadAttempts map[string]int
 
 	apnsKey   *ecdsa.PrivateKey
 	p8PEM     []byte
@@ -70,7 +79,7 @@ var channelNames = [numChannels]string{"apns", "fcm", "webpush"}
 // startFakes generates credentials and serves the three fakes on a free
 // loopback port.
 func startFakes() (*fakes, error) {
-	f := &fakes{rec: fake.NewRecorder(0)}
+	f := &fakes{rec: fake.NewRecorder(0), deadAttempts: map[string]int{}}
 	var err error
 	if f.apnsKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 		return nil, err
@@ -88,7 +97,7 @@ func startFakes() (*fakes, error) {
 		f.base = origin
 		inner := http.NewServeMux()
 		apnsfake.New(apnsfake.Config{Keys: map[string]*ecdsa.PublicKey{fakeKeyID: &f.apnsKey.PublicKey}, TeamID: fakeTeamID,
-			Topics: map[string]string{fakeTopic: appIOS}, Recorder: f.rec}).Register(inner)
+			Topics: map[string]string{fakeTopic: appIOS}, Recorder: f.rec, Script: f.apnsScript}).Register(inner)
 		sa, email, pub, err := fcmfake.NewServiceAccount(fakeProject, origin+fcmfake.DefaultTokenPath)
 		if err != nil {
 			mountErr = err
@@ -96,8 +105,9 @@ func startFakes() (*fakes, error) {
 		}
 		f.saJSON = sa
 		fcmfake.New(fcmfake.Config{Projects: map[string]string{fakeProject: appAndroid},
-			ServiceAccounts: map[string]*rsa.PublicKey{email: pub}, Recorder: f.rec}).Register(inner)
-		f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: appWeb}, Recorder: f.rec, BaseURL: origin})
+			ServiceAccounts: map[string]*rsa.PublicKey{email: pub}, Recorder: f.rec, Script: f.fcmScript}).Register(inner)
+		f.web = webpushfake.New(webpushfake.Config{VAPIDKeys: map[string]string{f.vapidPub: appWeb}, Recorder: f.rec, BaseURL: origin,
+			Script: f.webScript})
 		f.web.Register(inner)
 		mux.Handle("/", f.gated(inner))
 	})

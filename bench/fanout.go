@@ -117,22 +117,15 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 	if err != nil {
 		return err
 	}
-	res := &fanoutResult{Scenario: "fanout", Store: p.env.store, Workers: p.workers, Devices: p.devices, Mix: p.mixText,
-		DeadPct: p.deadPct, Analyzed: p.analyze, LoadBefore: loadAvg()}
+	res := &fanoutResult{runSetup: runSetup{Scenario: "fanout", Store: p.env.store, Workers: p.workers, Devices: p.devices,
+		Mix: p.mixText, DeadPct: p.deadPct}, Analyzed: p.analyze, LoadBefore: loadAvg()}
 
-	f, err := startFakes()
+	a, err := newAudience(p.devices, p.mix, p.mixText, p.deadPct, out.stderr)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, f.close()) }()
-	col := newCollector(f, 100*time.Millisecond)
-	defer col.close()
-
-	fmt.Fprintf(out.stderr, "making %d devices (%s, %.1f%% dead) ...\n", p.devices, p.mixText, p.deadPct)
-	set, err := newDeviceSet(p.devices, p.mix, p.deadPct, f.web)
-	if err != nil {
-		return err
-	}
+	defer func() { err = errors.Join(err, a.close()) }()
+	f, col, set := a.f, a.col, a.set
 	res.setAudience(set)
 
 	if p.bare {
@@ -142,18 +135,13 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 		}
 	}
 
-	opts := launchOptions{MaxInFlight: 256, BulkMaxInFlight: p.ingestConcurrency, Workers: p.workers,
-		QueueConcurrency: p.queueConcurrency, Apps: f.appsConfig, Pprof: p.profileDir != ""}
-	e, err := launch(ctx, p.env, opts, out.stderr)
+	opts := launchOptions{MaxInFlight: 256, Workers: p.workers, QueueConcurrency: p.queueConcurrency, Pprof: p.profileDir != ""}
+	e, ingest, err := a.startHerald(ctx, p.env, opts, p.ingestConcurrency, out.stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, e.close()) }()
-
-	fmt.Fprintf(out.stderr, "creating %d users through /users/track (bulk, %d clients) ...\n", p.devices, p.ingestConcurrency)
-	if res.Ingest, err = createUsers(ctx, e.herald.baseURL(), e.herald.apiKey, set, p.ingestConcurrency); err != nil {
-		return err
-	}
+	res.Ingest = ingest
 	if p.analyze {
 		fmt.Fprintln(out.stderr, "ANALYZE ...")
 		if err := e.analyze(ctx); err != nil {
@@ -174,6 +162,52 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 		return errIncorrect
 	}
 	return nil
+}
+
+// audience is a fan-out's fakes, the collector draining them and the
+// devices, one per user.
+type audience struct {
+	f   *fakes
+	col *collector
+	set *deviceSet
+}
+
+// newAudience starts the fakes and makes the devices (deadPct per cent with
+// unregistered tokens).
+func newAudience(devices int, mix [numChannels]int, mixText string, deadPct float64, progress io.Writer) (*audience, error) {
+	f, err := startFakes()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "making %d devices (%s, %.1f%% dead) ...\n", devices, mixText, deadPct)
+	set, err := newDeviceSet(devices, mix, deadPct, f.web)
+	if err != nil {
+		return nil, errors.Join(err, f.close())
+	}
+	return &audience{f: f, col: newCollector(f, 100*time.Millisecond), set: set}, nil
+}
+
+func (a *audience) close() error {
+	a.col.close()
+	return a.f.close()
+}
+
+// startHerald launches Herald with apps pointed at the fakes and creates one
+// user per device through bulk /users/track from concurrency clients. On
+// error everything launched is removed.
+func (a *audience) startHerald(ctx context.Context, flags envFlags, opts launchOptions, concurrency int,
+	progress io.Writer) (*env, ingestStats, error) {
+	opts.Apps, opts.BulkMaxInFlight = a.f.appsConfig, concurrency
+	e, err := launch(ctx, flags, opts, progress)
+	if err != nil {
+		return nil, ingestStats{}, err
+	}
+	fmt.Fprintf(progress, "creating %d users through /users/track (bulk, %d clients) ...\n", len(a.set.devices), concurrency)
+	st, err := createUsers(ctx, e.herald.baseURL(), e.herald.apiKey, a.set, concurrency)
+	if err != nil {
+		return nil, st, errors.Join(err, e.close())
+	}
+	return e, st, nil
 }
 
 // barePhase runs the bare loop and tallies what the fakes accepted.
@@ -237,33 +271,15 @@ func heraldPhase(ctx context.Context, e *env, f *fakes, col *collector, set *dev
 	req0 := f.requestCounts()
 	cpuSelf0 := selfCPU()
 
-	fmt.Fprintf(progress, "launching campaign %s ...\n", campaignID)
-	start := time.Now()
-	t := newTally(set, start, "")
-	col.begin(t)
-	dispatchID, err := api.launch(ctx, campaignID)
-	if err != nil {
-		col.end()
-		return nil, err
-	}
-	col.snapshot(func(t *tally) { t.mark = []byte(dispatchID) })
-	d, waitErr := waitDispatch(ctx, api, e, col, campaignID, dispatchID, set, start.Add(timeout), progress)
-	doneAt := time.Now()
-	col.end()
+	run, err := runDispatch(ctx, e, api, col, set, campaignID, timeout, waitHooks{}, progress)
 	var profiles []string
 	if prof != nil {
 		profiles = prof.stop(progress)
 	}
-	if waitErr != nil && !errors.Is(waitErr, errTimedOut) {
-		return nil, waitErr
+	if err != nil {
+		return nil, err
 	}
-
-	r := newPhaseResult(t, f.requestCounts(), req0, set)
-	r.DispatchID, r.DispatchStatus, r.Pages, r.PagesDone = dispatchID, d.Status, d.Pages, d.PagesDone
-	r.DoneS = round(doneAt.Sub(start).Seconds(), 2)
-	if waitErr != nil {
-		r.DispatchStatus += " (timed out after " + timeout.String() + ")"
-	}
+	r := run.result(f.requestCounts(), req0, set, timeout)
 	r.HarnessCPUS = round((selfCPU() - cpuSelf0).Seconds(), 2)
 	for i, h := range procs {
 		if err := h.alive(); err != nil {
@@ -313,30 +329,105 @@ func processRole(e *env, h *instance) string {
 	return "all"
 }
 
+// dispatchRun is one launched campaign followed until its dispatch ended.
+type dispatchRun struct {
+	tally      *tally
+	dispatchID string
+	view       dispatchView
+	start      time.Time
+	doneAt     time.Time
+	// timedOut: the dispatch was still running at the deadline.
+	timedOut bool
+}
+
+// runDispatch launches the campaign, tallies what the fakes accept under the
+// dispatch id and waits until the dispatch is done (or stopped) or timeout
+// has passed since the launch.
+func runDispatch(ctx context.Context, e *env, api *apiClient, col *collector, set *deviceSet, campaignID string,
+	timeout time.Duration, hooks waitHooks, progress io.Writer) (*dispatchRun, error) {
+	fmt.Fprintf(progress, "launching campaign %s ...\n", campaignID)
+	run := &dispatchRun{start: time.Now()}
+	run.tally = newTally(set, run.start, "")
+	col.begin(run.tally)
+	var err error
+	if run.dispatchID, err = api.launch(ctx, campaignID); err != nil {
+		col.end()
+		return nil, err
+	}
+	col.snapshot(func(t *tally) { t.mark = []byte(run.dispatchID) })
+	run.view, err = waitDispatch(ctx, api, e, col, campaignID, run.dispatchID, set, run.start.Add(timeout), hooks, progress)
+	run.doneAt = time.Now()
+	col.end()
+	if errors.Is(err, errTimedOut) {
+		run.timedOut, err = true, nil
+	}
+	return run, err
+}
+
+// result is the phase's figures as the fakes saw them; req1 and req0 are the
+// fakes' request counts after and before.
+func (run *dispatchRun) result(req1, req0 [numChannels]int64, set *deviceSet, timeout time.Duration) *phaseResult {
+	r := newPhaseResult(run.tally, req1, req0, set)
+	d := run.view
+	r.DispatchID, r.DispatchStatus, r.Pages, r.PagesDone = run.dispatchID, d.Status, d.Pages, d.PagesDone
+	r.DoneS = round(run.doneAt.Sub(run.start).Seconds(), 2)
+	if run.timedOut {
+		r.DispatchStatus += " (timed out after " + timeout.String() + ")"
+	}
+	return r
+}
+
+// waitHooks let a scenario act while a dispatch runs.
+type waitHooks struct {
+	// tick, when set, runs on every poll (every 200 ms) with the live
+	// devices reached so far; it may stop and start Herald's processes or
+	// its services. An error ends the wait.
+	tick func(ctx context.Context, reached int) error
+	// outage is how long polls of the API may keep failing (a store or
+	// Redis being restarted) before the wait gives up; 0 fails at once.
+	outage time.Duration
+}
+
 // waitDispatch polls the campaign until its dispatch is done (or stopped),
 // printing progress every few seconds; errTimedOut past deadline.
 func waitDispatch(ctx context.Context, api *apiClient, e *env, col *collector, campaignID, dispatchID string,
-	set *deviceSet, deadline time.Time, progress io.Writer) (dispatchView, error) {
+	set *deviceSet, deadline time.Time, hooks waitHooks, progress io.Writer) (dispatchView, error) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	lastPrint := time.Now()
 	var d dispatchView
+	var failingSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return d, ctx.Err()
 		case <-tick.C:
 		}
+		if hooks.tick != nil {
+			reached := 0
+			col.snapshot(func(t *tally) { reached = t.total() })
+			if err := hooks.tick(ctx, reached); err != nil {
+				return d, err
+			}
+		}
 		for _, h := range e.processes() {
 			if err := h.alive(); err != nil {
 				return d, err
 			}
 		}
-		var err error
-		if d, err = api.dispatch(ctx, campaignID, dispatchID); err != nil {
+		v, err := api.dispatch(ctx, campaignID, dispatchID)
+		switch {
+		case err == nil:
+			d, failingSince = v, time.Time{}
+		case ctx.Err() != nil:
+			return d, ctx.Err()
+		case failingSince.IsZero() && hooks.outage > 0:
+			failingSince = time.Now()
+			fmt.Fprintf(progress, "  polling the dispatch failed (tolerated for %s): %v\n", hooks.outage, err)
+		case time.Since(failingSince) > hooks.outage:
 			return d, err
 		}
-		if d.Status == "done" || d.Status == "stopped" {
+		if err == nil && (d.Status == "done" || d.Status == "stopped") {
 			return d, nil
 		}
 		if time.Now().After(deadline) {

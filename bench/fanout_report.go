@@ -9,14 +9,20 @@ import (
 	"strings"
 )
 
-// fanoutResult is the fanout scenario's report.
-type fanoutResult struct {
+// runSetup is what a fan-out run (fanout, chaos) was asked for: the first
+// fields of its report.
+type runSetup struct {
 	Scenario string  `json:"scenario"`
 	Store    string  `json:"store"`
 	Workers  int     `json:"workers"`
 	Devices  int     `json:"devices"`
 	Mix      string  `json:"mix"`
 	DeadPct  float64 `json:"dead_pct"`
+}
+
+// fanoutResult is the fanout scenario's report.
+type fanoutResult struct {
+	runSetup
 	// Analyzed: ANALYZE ran between the user creation and the launch.
 	Analyzed bool `json:"analyzed,omitempty"`
 	// Live and Dead count devices by channel (apns, fcm, webpush).

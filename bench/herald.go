@@ -251,3 +251,14 @@ func (h *instance) cpuTime() (time.Duration, error) {
 	_, t, err := procCPU(h.cmd.Process.Pid)
 	return t, err
 }
+
+// kill sends SIGKILL and waits for the process to be gone; its exit is not
+// reported as an error afterwards.
+func (h *instance) kill() error {
+	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	<-h.done
+	h.reported = true
+	return nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"sync"
+	"testing"
+)
+
+// The short version of every chaos scenario, through the same code path as
+// `go run ./bench chaos`: small audiences, a few seconds of storm or outage.
+// They need the shared Redis and PostgreSQL (HERALD_TEST_REDIS_ADDR,
+// HERALD_TEST_POSTGRES_DSN); a missing service fails them. They run in
+// parallel: kill-worker alone waits out the 1-minute lease.
+
+// heraldBuild builds ./cmd/herald once for every chaos test.
+var heraldBuild struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if heraldBuild.dir != "" {
+		_ = os.RemoveAll(heraldBuild.dir)
+	}
+	os.Exit(code)
+}
+
+func heraldBinary(t *testing.T) string {
+	t.Helper()
+	heraldBuild.once.Do(func() {
+		if heraldBuild.dir, heraldBuild.err = os.MkdirTemp("", "herald-chaos-test-"); heraldBuild.err != nil {
+			return
+		}
+		heraldBuild.bin, heraldBuild.err = buildHerald(context.Background(), heraldBuild.dir)
+	})
+	if heraldBuild.err != nil {
+		t.Fatal(heraldBuild.err)
+	}
+	return heraldBuild.bin
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// logWriter sends a run's progress lines to the test log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// runChaosTest runs `bench chaos --scenario S --json` with args and returns
+// its report, failing the test unless it reports lost=0 duplicates=0 and
+// exits cleanly.
+func runChaosTest(t *testing.T, scenario string, args ...string) *chaosResult {
+	t.Helper()
+	bin := heraldBinary(t)
+	args = append([]string{"--scenario", scenario, "--json", "--herald", bin, "--timeout", "3m",
+		"--redis", envOr("HERALD_TEST_REDIS_ADDR", "127.0.0.1:6379"),
+		"--postgres-dsn", envOr("HERALD_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")}, args...)
+	var stdout bytes.Buffer
+	err := runChaos(t.Context(), args, outputs{stdout: &stdout, stderr: logWriter{t}})
+	var res chaosResult
+	if stdout.Len() > 0 {
+		if jerr := json.Unmarshal(stdout.Bytes(), &res); jerr != nil {
+			t.Fatalf("report: %v\n%s", jerr, stdout.String())
+		}
+		t.Logf("report:\n%s", stdout.String())
+	}
+	if err != nil {
+		t.Fatalf("bench chaos %v: %v", args, err)
+	}
+	if res.Herald == nil || res.Lost != 0 || res.Duplicates != 0 || !res.ok() {
+		t.Fatalf("lost=%d duplicates=%d, report %s", res.Lost, res.Duplicates, stdout.String())
+	}
+	if res.Fault != "" && res.FaultAtS == 0 {
+		t.Fatalf("the fault %q never struck", res.Fault)
+	}
+	return &res
+}
+
+func TestChaosKillWorker(t *testing.T) {
+	t.Parallel()
+	res := runChaosTest(t, "kill-worker", "--devices", "3000", "--workers", "2")
+	if res.Herald.Resends == 0 {
+		t.Log("no re-send: the killed worker held no unrecorded claim")
+	}
+}
