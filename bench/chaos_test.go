@@ -97,3 +97,12 @@ func TestChaosKillWorker(t *testing.T) {
 		t.Log("no re-send: the killed worker held no unrecorded claim")
 	}
 }
+
+func TestChaosDeadTokens(t *testing.T) {
+	t.Parallel()
+	res := runChaosTest(t, "dead-tokens", "--devices", "3000")
+	d := res.Dead
+	if d == nil || d.Tokens == 0 || d.Pruned != d.Tokens || d.Attempts != d.Tokens || d.Retried != 0 || d.LivePruned != 0 {
+		t.Fatalf("dead tokens: %+v, want every one pruned after one attempt", d)
+	}
+}
