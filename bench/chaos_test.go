@@ -106,3 +106,11 @@ func TestChaosDeadTokens(t *testing.T) {
 		t.Fatalf("dead tokens: %+v, want every one pruned after one attempt", d)
 	}
 }
+
+func TestChaosProviderStorm(t *testing.T) {
+	t.Parallel()
+	res := runChaosTest(t, "provider-storm", "--devices", "3000", "--storm", "3s")
+	if res.Stormed == 0 {
+		t.Fatal("the storm refused no attempt")
+	}
+}
