@@ -180,8 +180,12 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 		p.metrics.pages.WithLabelValues("retry").Inc()
 		return &queue.Backoff{After: max(r.heldUntil.Sub(p.opts.Now()), p.opts.PageRetry), Reason: "quiet hours"}
 	}
-	if _, err := p.st.CompletePage(ctx, d.ID, page.FirstUserID, p.opts.Now()); err != nil {
+	finished, err := p.st.CompletePage(ctx, d.ID, page.FirstUserID, p.opts.Now())
+	if err != nil {
 		return err
+	}
+	if finished {
+		p.campaignDone(ctx, d)
 	}
 	p.metrics.pages.WithLabelValues("done").Inc()
 	return nil

@@ -19,6 +19,22 @@ import (
 // same TaskID, so nothing is sent twice. A local-time dispatch's task plans
 // its waves or pages one of them (localtime.go).
 func (p *Pipeline) Dispatch(ctx context.Context, t queue.DispatchPayload) error {
+	if err := p.dispatch(ctx, t); err != nil {
+		return err
+	}
+	// An audience of no one (or pages all done already) finishes the
+	// dispatch while it is paged.
+	d, err := p.st.Dispatch(ctx, t.DispatchID)
+	if err != nil {
+		return err
+	}
+	if d.Status == DispatchDone {
+		p.campaignDone(ctx, d)
+	}
+	return nil
+}
+
+func (p *Pipeline) dispatch(ctx context.Context, t queue.DispatchPayload) error {
 	d, err := p.st.Dispatch(ctx, t.DispatchID)
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
@@ -155,4 +171,29 @@ func (p *Pipeline) Reconcile(ctx context.Context, olderThan time.Duration) (int,
 		n++
 	}
 	return n, nil
+}
+
+// campaignDone marks a one-time campaign (immediate or scheduled) completed
+// once its launch dispatch is done; a failure is logged (the campaign stays
+// active, and sends nothing more: its one dispatch is done).
+func (p *Pipeline) campaignDone(ctx context.Context, d *Dispatch) {
+	if d.Occurrence != launchOccurrence || d.CampaignID == "" {
+		return
+	}
+	c, err := p.st.Campaign(ctx, d.CampaignID)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			p.log.Warn("completing campaign", "campaign", d.CampaignID, "error", err)
+		}
+		return
+	}
+	switch c.Definition.Schedule.Type {
+	case ScheduleImmediate, ScheduleScheduled:
+	default:
+		return
+	}
+	err = p.st.SetCampaignStatus(ctx, c.ID, StatusCompleted, []string{StatusActive, StatusPaused}, p.opts.Now().UTC())
+	if err != nil && !errors.Is(err, ErrConflict) {
+		p.log.Warn("completing campaign", "campaign", c.ID, "error", err)
+	}
 }

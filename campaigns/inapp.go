@@ -313,7 +313,10 @@ func (ia *InApp) Eligible(ctx context.Context, app *profiles.App, before *profil
 		if picks[i].ic.priority != picks[j].ic.priority {
 			return picks[i].ic.priority > picks[j].ic.priority
 		}
-		return picks[i].ic.c.CreatedAt.After(picks[j].ic.c.CreatedAt)
+		if ci, cj := picks[i].ic.c.CreatedAt, picks[j].ic.c.CreatedAt; !ci.Equal(cj) {
+			return ci.After(cj)
+		}
+		return picks[i].ic.c.ID < picks[j].ic.c.ID // created at once: any fixed order
 	})
 	out := make([]map[string]any, len(picks))
 	for i, p := range picks {

@@ -3,6 +3,7 @@ package campaigns_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,7 @@ func TestInAppReEligibility(t *testing.T) {
 		for _, m := range msgs {
 			names = append(names, fmt.Sprint(m["header"]))
 		}
+		slices.Sort(names) // both campaigns may have been created in the same instant
 		return strings.Join(names, ",")
 	}
 	now := time.Now().UTC()

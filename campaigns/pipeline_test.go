@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -222,6 +223,23 @@ func runEndToEnd(t *testing.T, e *env) {
 	done := e.waitDone(t, d.ID)
 	if done.Pages != 2 { // 600 gold users: pages of 500
 		t.Errorf("pages = %d, want 2", done.Pages)
+	}
+	// its one dispatch done, the one-time campaign is completed (the last
+	// page's worker marks it just after the dispatch)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, err := e.svc.Get(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == campaigns.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign status %s after its dispatch is done, want completed", got.Status)
+		}
+	}
+	if err := e.svc.Pause(ctx, c.ID); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("pausing a completed campaign: %v, want a conflict", err)
 	}
 
 	got := map[string]string{}
