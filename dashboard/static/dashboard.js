@@ -102,7 +102,7 @@
           axes: [{}, { size: 60 }] }, data, chartEl);
       } else plot.setData(data);
     }
-    const funnelCols = [["send"], ["delivery"], ["bounce"], ["open", "impression"], ["click", "button_click"]];
+    const funnelCols = [["send"], ["delivery"], ["bounce"], ["open", "influenced_open", "impression"], ["click", "button_click"]];
     const es = new EventSource(live.dataset.stream);
     es.addEventListener("stats", (e) => {
       const s = JSON.parse(e.data);
