@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -196,5 +197,35 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) WriteHeader(s int) {
 	if w.status == 0 {
 		w.status = s
+	}
+}
+
+// Over plain HTTP to a host that is not loopback the browser would drop the
+// Secure cookie: the sign-in page says so (and not on loopback, TLS or
+// behind a TLS proxy).
+func TestSignInWarnsOnInsecureOrigin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		host, proto string
+		warn        bool
+	}{
+		{"127.0.0.1:8080", "", false}, {"localhost:8080", "", false}, {"[::1]:8080", "", false},
+		{"herald.example.com", "", true}, {"10.0.0.5:8080", "", true}, {"herald.example.com", "https", false},
+	} {
+		req, _ := http.NewRequest("GET", e.url+"/dashboard/signin", nil)
+		req.Host = tc.host
+		if tc.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if got := strings.Contains(string(b), `id="insecure"`); got != tc.warn || res.StatusCode != 200 {
+			t.Errorf("host %s proto %q: %d, warning %v", tc.host, tc.proto, res.StatusCode, got)
+		}
 	}
 }

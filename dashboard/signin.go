@@ -2,13 +2,37 @@ package dashboard
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/herald-oss/herald/apikeys"
 )
 
-type signinData struct{ Next string }
+type signinData struct {
+	Next string
+	// Insecure: the page came over plain HTTP to a host that is not
+	// loopback, where browsers drop the Secure session cookie.
+	Insecure bool
+}
+
+// insecureOrigin reports whether a request came over plain HTTP (no TLS, no
+// X-Forwarded-Proto: https from a proxy) to a host browsers do not treat
+// as secure.
+func insecureOrigin(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return false
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip == nil || !ip.IsLoopback()
+}
 
 // next is where a sign-in goes: a dashboard path, else the campaign list.
 func next(v string) string {
@@ -19,7 +43,7 @@ func next(v string) string {
 }
 
 func (d *Dashboard) signinPage(w http.ResponseWriter, r *http.Request) {
-	d.render(w, r, http.StatusOK, "signin", nil, page{Title: "Sign in", Data: signinData{Next: next(r.URL.Query().Get("next"))}})
+	d.render(w, r, http.StatusOK, "signin", nil, page{Title: "Sign in", Data: signinData{Next: next(r.URL.Query().Get("next")), Insecure: insecureOrigin(r)}})
 }
 
 // signin checks a posted API key (field "key"): it must be active and carry
@@ -27,7 +51,7 @@ func (d *Dashboard) signinPage(w http.ResponseWriter, r *http.Request) {
 // defence is the same-origin check (and SameSite=Strict on the cookie it
 // sets).
 func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
-	data := signinData{Next: next(r.PostFormValue("next"))}
+	data := signinData{Next: next(r.PostFormValue("next")), Insecure: insecureOrigin(r)}
 	if !sameOrigin(r) {
 		http.Error(w, "forbidden: cross-origin sign-in", http.StatusForbidden)
 		return
