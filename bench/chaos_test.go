@@ -114,3 +114,8 @@ func TestChaosProviderStorm(t *testing.T) {
 		t.Fatal("the storm refused no attempt")
 	}
 }
+
+func TestChaosRedisRestart(t *testing.T) {
+	t.Parallel()
+	runChaosTest(t, "redis-restart", "--devices", "5000", "--down", "1s")
+}
