@@ -119,3 +119,8 @@ func TestChaosRedisRestart(t *testing.T) {
 	t.Parallel()
 	runChaosTest(t, "redis-restart", "--devices", "5000", "--down", "1s")
 }
+
+func TestChaosPostgresRestart(t *testing.T) {
+	t.Parallel()
+	runChaosTest(t, "postgres-restart", "--devices", "5000", "--down", "1s")
+}
