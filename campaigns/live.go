@@ -20,9 +20,9 @@ type LiveCounter interface {
 	Add(ctx context.Context, counts map[string]map[string]int64) error
 	Get(ctx context.Context, campaignID string) (map[string]int64, error)
 	// MarkPushes keeps each user's latest delivered push per channel for
-	// window; RecentPushes reads them back (influenced opens).
+	// window; RecentPush reads one back (influenced opens).
 	MarkPushes(ctx context.Context, marks []queue.PushMark, window time.Duration) error
-	RecentPushes(ctx context.Context, userID int64) ([]queue.PushMark, error)
+	RecentPush(ctx context.Context, userID int64, channel string) (queue.PushMark, bool, error)
 }
 
 // InfluenceWindow is how long after a push was delivered an app opened
@@ -225,29 +225,24 @@ func (s *Service) RecordSessionStarts(ctx context.Context, app *profiles.App, us
 	if s.live == nil || channel == "" || len(starts) == 0 {
 		return nil
 	}
-	marks, err := s.live.RecentPushes(ctx, userID)
-	if err != nil {
+	m, ok, err := s.live.RecentPush(ctx, userID, channel)
+	if err != nil || !ok || opened[m.DispatchID] {
 		return err
 	}
 	var events []Engagement
-	for _, m := range marks {
-		if m.Channel != channel || opened[m.DispatchID] {
+	for _, at := range starts {
+		if at.Before(m.At) || at.After(m.At.Add(InfluenceWindow)) {
 			continue
 		}
-		for _, at := range starts {
-			if at.Before(m.At) || at.After(m.At.Add(InfluenceWindow)) {
-				continue
-			}
-			k := LedgerKey{DispatchID: m.DispatchID, UserID: userID, Channel: channel}
-			direct, err := s.st.HasEngagement(ctx, k, EngageOpen)
-			if err != nil {
-				return err
-			}
-			if !direct {
-				events = append(events, Engagement{LedgerKey: k, CampaignID: m.CampaignID, Kind: EngageInfluencedOpen, At: at.UTC()})
-			}
-			break
+		k := LedgerKey{DispatchID: m.DispatchID, UserID: userID, Channel: channel}
+		direct, err := s.st.HasEngagement(ctx, k, EngageOpen)
+		if err != nil {
+			return err
 		}
+		if !direct {
+			events = append(events, Engagement{LedgerKey: k, CampaignID: m.CampaignID, Kind: EngageInfluencedOpen, At: at.UTC()})
+		}
+		break
 	}
 	if len(events) == 0 {
 		return nil

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -83,21 +84,19 @@ type PushMark struct {
 	At                              time.Time
 }
 
-func (l *LiveCounters) pushKey(userID int64) string {
-	return l.prefix + "recentpush:" + strconv.FormatInt(userID, 10)
+func (l *LiveCounters) pushKey(userID int64, channel string) string {
+	return l.prefix + "recentpush:" + strconv.FormatInt(userID, 10) + ":" + channel
 }
 
 // MarkPushes records each user's latest delivered push per channel for
-// window (one hash a user, a field a channel), in one round trip.
+// window (a key per user and channel, one SET each), in one round trip.
 func (l *LiveCounters) MarkPushes(ctx context.Context, marks []PushMark, window time.Duration) error {
 	if len(marks) == 0 {
 		return nil
 	}
 	_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range marks {
-			k := l.pushKey(m.UserID)
-			p.HSet(ctx, k, m.Channel, m.DispatchID+"|"+m.CampaignID+"|"+strconv.FormatInt(m.At.UnixMilli(), 10))
-			p.PExpire(ctx, k, window)
+			p.Set(ctx, l.pushKey(m.UserID, m.Channel), m.DispatchID+"|"+m.CampaignID+"|"+strconv.FormatInt(m.At.UnixMilli(), 10), window)
 		}
 		return nil
 	})
@@ -107,24 +106,23 @@ func (l *LiveCounters) MarkPushes(ctx context.Context, marks []PushMark, window 
 	return nil
 }
 
-// RecentPushes returns a user's latest delivered push per channel, of the
-// window MarkPushes kept them for.
-func (l *LiveCounters) RecentPushes(ctx context.Context, userID int64) ([]PushMark, error) {
-	m, err := l.rdb.HGetAll(ctx, l.pushKey(userID)).Result()
+// RecentPush returns a user's latest delivered push on a channel, if one
+// was marked within the window MarkPushes kept it for.
+func (l *LiveCounters) RecentPush(ctx context.Context, userID int64, channel string) (PushMark, bool, error) {
+	v, err := l.rdb.Get(ctx, l.pushKey(userID, channel)).Result()
+	if errors.Is(err, redis.Nil) {
+		return PushMark{}, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("queue: push marks: %w", err)
+		return PushMark{}, false, fmt.Errorf("queue: push marks: %w", err)
 	}
-	var out []PushMark
-	for ch, v := range m {
-		parts := strings.SplitN(v, "|", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		ms, err := strconv.ParseInt(parts[2], 10, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, PushMark{UserID: userID, Channel: ch, DispatchID: parts[0], CampaignID: parts[1], At: time.UnixMilli(ms)})
+	parts := strings.SplitN(v, "|", 3)
+	if len(parts) != 3 {
+		return PushMark{}, false, fmt.Errorf("queue: push mark of user %d on %s: %q", userID, channel, v)
 	}
-	return out, nil
+	ms, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return PushMark{}, false, fmt.Errorf("queue: push mark of user %d on %s: %w", userID, channel, err)
+	}
+	return PushMark{UserID: userID, Channel: channel, DispatchID: parts[0], CampaignID: parts[1], At: time.UnixMilli(ms)}, true, nil
 }

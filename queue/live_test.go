@@ -69,23 +69,16 @@ func TestPushMarks(t *testing.T) {
 	if err := l.MarkPushes(ctx, marks, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.RecentPushes(ctx, 7)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("marks of user 7: %+v %v", got, err)
-	}
-	for _, m := range got {
-		want := marks[1] // the latest on apple_push
-		if m.Channel == "web_push" {
-			want = marks[2]
-		}
-		if m.DispatchID != want.DispatchID || m.CampaignID != want.CampaignID || !m.At.Equal(want.At) || m.UserID != 7 {
-			t.Errorf("mark %+v, want %+v", m, want)
+	for _, want := range []PushMark{marks[1], marks[2], marks[3]} { // the latest on apple_push
+		m, ok, err := l.RecentPush(ctx, want.UserID, want.Channel)
+		if err != nil || !ok || m.DispatchID != want.DispatchID || m.CampaignID != want.CampaignID || !m.At.Equal(want.At) {
+			t.Errorf("mark of user %d on %s: %+v %v %v, want %+v", want.UserID, want.Channel, m, ok, err, want)
 		}
 	}
-	if ttl := rdb.PTTL(ctx, prefix+"recentpush:7").Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+	if ttl := rdb.PTTL(ctx, prefix+"recentpush:7:apple_push").Val(); ttl <= 59*time.Minute || ttl > time.Hour {
 		t.Errorf("ttl %s", ttl)
 	}
-	if got, err := l.RecentPushes(ctx, 9); err != nil || len(got) != 0 {
-		t.Errorf("a user without pushes: %+v %v", got, err)
+	if m, ok, err := l.RecentPush(ctx, 7, "android_push"); err != nil || ok {
+		t.Errorf("a channel without pushes: %+v %v %v", m, ok, err)
 	}
 }
