@@ -9,6 +9,7 @@
 //	go run ./bench ingest --store sqlite --duration 20s
 //	go run ./bench ingest --store postgres --concurrency 32 --json
 //	go run ./bench fanout --devices 100000 --store postgres --workers 2
+//	go run ./bench chaos --scenario kill-worker --devices 10000 --workers 2
 //	go run ./bench help
 //
 // Scenarios live one per file (ingest.go, fanout.go, …) and share the helpers in
@@ -62,4 +63,51 @@
 // and during the fan-out (VmHWM, reset at the launch) and CPU seconds; and
 // ratio = Herald's msgs/s over the bare loop's. It exits 1 when a phase lost,
 // doubled or garbled a message.
+//
+// # Chaos
+//
+// Scenario chaos (chaos.go) runs one campaign like fanout (the same fakes,
+// audience, launch, tally and dispatch polling, without the bare loop) and
+// strikes one fault once --at (default 0.3) of the live devices have been
+// reached:
+//
+//	go run ./bench chaos --scenario kill-worker      --devices 10000 [--workers 2]
+//	go run ./bench chaos --scenario dead-tokens      --devices 10000
+//	go run ./bench chaos --scenario provider-storm   --devices 10000 [--storm 60s]
+//	go run ./bench chaos --scenario redis-restart    --devices 10000 [--down 2s] [--hard=false]
+//	go run ./bench chaos --scenario postgres-restart --devices 10000 [--down 2s] [--hard=false]
+//
+// It runs herald serve and --workers herald worker on PostgreSQL (a
+// throw-away schema; --store sqlite runs one herald all, for dead-tokens,
+// provider-storm and redis-restart) with delivery.lease 1m and
+// delivery.reconcile_after 10s, the shortest Herald accepts, so a claim left
+// by a dead worker is re-sent after a minute rather than five. The faults:
+// kill-worker sends SIGKILL to a worker and starts another; provider-storm
+// makes the fakes answer one attempt in three with 429 (Retry-After: 1) or
+// 503, in each provider's format, for --storm (storm.go: the fakes'
+// Config.Script hooks, no change to the fake packages); dead-tokens gives 20%
+// of the devices unregistered tokens and checks in the store that each ends
+// invalid (and no live one) after exactly one attempt at the fakes;
+// redis-restart runs its own redis-server (services.go: a free loopback
+// port, a temporary directory, appendonly yes, appendfsync everysec) and
+// kills it (SIGKILL, or SIGTERM with --hard=false), then starts it again on
+// the same port and directory after --down; postgres-restart runs its own
+// cluster made with initdb (as the postgres OS user when the harness runs as
+// root, trust authentication, a free loopback port) and restarts it with
+// pg_ctl stop -m immediate (fast with --hard=false) and pg_ctl start. The
+// machine's shared Redis and PostgreSQL are never restarted. The report ends
+// with lost=<n> duplicates=<n>, counted from what the fakes accepted: lost
+// are live devices that got nothing, duplicates second messages to a device
+// for the dispatch with another collapse id; re-sends with the same collapse
+// id (a lease expired) are counted as resends, which the device shows once.
+// The run exits 1 unless lost and duplicates are 0, no message went to a
+// dead or unknown token or carried the wrong content, the dispatch is done,
+// the fault struck while it ran and (dead-tokens) the dead tokens were
+// pruned after one attempt each. Processes, temporary directories, schemas
+// and Redis keys are removed at the end, also on failure and Ctrl-C.
+//
+// chaos_test.go runs a short version of each scenario (3,000 to 5,000
+// devices, a 3 s storm, a 1 s outage) through the same code path, in
+// parallel, with one herald binary built for all of them; kill-worker and
+// postgres-restart each wait out the 1-minute lease.
 package main
