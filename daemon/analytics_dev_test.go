@@ -144,6 +144,12 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 			t.Fatalf("session of %s: %d", u.user, code)
 		}
 	}
+	// a click on the campaign's in-app message (its id is "<campaign>:<version>")
+	click := fmt.Sprintf(`{"device":{"device_id":"d0"},"user_id":"a05","items":[{"id":"c1","type":"in_app_click","time":%q,
+	  "data":{"message_id":"%s:1"}}]}`, time.Now().UTC().Format(time.RFC3339Nano), camp.ID)
+	if code := sdkPost(t, base, app.SDKKey, click); code != 200 {
+		t.Fatalf("sdk click: %d", code)
+	}
 	if code := call("POST", "/users/track", fmt.Sprintf(`{"events":[{"external_id":"a01","name":"bought","time":%q}]}`,
 		time.Now().UTC().Format(time.RFC3339Nano)), nil); code != 201 {
 		t.Fatalf("conversion event: %d", code)
@@ -153,8 +159,9 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 	live := readLive(t, base, camp.ID)
 	counts := live["counts"].(map[string]any)
 	want := map[string]map[string]float64{
-		"apple_push":   {"send": 8, "delivery": 7, "bounce": 1, "open": 1, "influenced_open": 1},
-		"android_push": {"send": 4, "delivery": 4, "influenced_open": 1},
+		"apple_push":     {"send": 8, "delivery": 7, "bounce": 1, "open": 1, "influenced_open": 1},
+		"android_push":   {"send": 4, "delivery": 4, "influenced_open": 1},
+		"in_app_message": {"click": 1},
 	}
 	for ch, kinds := range want {
 		for k, n := range kinds {
@@ -205,24 +212,26 @@ func TestDevAnalyticsEndToEnd(t *testing.T) {
 		} `json:"data"`
 	}
 	call("GET", "/campaigns/data_series?campaign_id="+camp.ID+"&length=1", "", &series)
-	sent, opens, total := map[string]float64{}, 0.0, 0.0
+	sent, opens, total, clicks := map[string]float64{}, 0.0, 0.0, 0.0
+	num := func(v any) float64 { f, _ := v.(float64); return f }
 	for _, d := range series.Data {
 		for ch, vs := range d.Messages {
 			for _, v := range vs {
-				sent[ch] += v["sent"].(float64)
-				opens += v["direct_opens"].(float64)
-				total += v["total_opens"].(float64)
+				sent[ch] += num(v["sent"])
+				opens += num(v["direct_opens"])
+				total += num(v["total_opens"])
+				clicks += num(v["clicks"])
 			}
 		}
 	}
-	if sent["ios_push"] != 8 || sent["android_push"] != 4 || opens != 1 || total != 3 {
-		t.Errorf("data series sent %v, direct opens %v, total opens %v", sent, opens, total)
+	if sent["ios_push"] != 8 || sent["android_push"] != 4 || opens != 1 || total != 3 || clicks != 1 {
+		t.Errorf("data series sent %v, direct opens %v, total opens %v, in-app clicks %v", sent, opens, total, clicks)
 	}
 
 	// The export stream: every event once, across the receiver's outage.
 	wantTypes := map[string]int{"users.messages.pushnotification.Send": 12, "users.messages.pushnotification.Delivery": 11,
 		"users.messages.pushnotification.Bounce": 1, "users.messages.pushnotification.Open": 1,
-		"users.messages.pushnotification.InfluencedOpen": 2, "users.behaviors.CustomEvent": 1}
+		"users.messages.pushnotification.InfluencedOpen": 2, "users.messages.inappmessage.Click": 1, "users.behaviors.CustomEvent": 1}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		types, n, dup := rcv.byType()
