@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,32 +59,44 @@ func (s *Server) campaignsDataSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]map[string]any, 0, len(days))
 	for _, d := range days {
-		msgs := map[string][]map[string]int64{}
-		for ch, c := range d.Channels {
-			name, ok := brazeSeriesChannels[ch]
-			if !ok {
-				continue
+		msgs := map[string][]map[string]any{}
+		if d.Variants == nil {
+			for ch, c := range d.Channels {
+				if name, ok := brazeSeriesChannels[ch]; ok {
+					msgs[name] = append(msgs[name], seriesEntry(ch, c))
+				}
 			}
-			var m map[string]int64
-			switch ch {
-			case campaigns.ContentCard:
-				m = map[string]int64{"sent": c[campaigns.EventSend],
-					"total_impressions": c[campaigns.EngageImpression], "unique_impressions": c["unique_"+campaigns.EngageImpression],
-					"total_clicks": c[campaigns.EngageClick], "unique_clicks": c["unique_"+campaigns.EngageClick],
-					"total_dismissals": c[campaigns.EngageDismiss], "unique_dismissals": c["unique_"+campaigns.EngageDismiss]}
-			case campaigns.Webhook:
-				m = map[string]int64{"sent": c[campaigns.EventSend], "errors": c[campaigns.EventAbort]}
-			case campaigns.InAppMessage:
-				m = map[string]int64{"impressions": c[campaigns.EngageImpression], "clicks": c[campaigns.EngageClick],
-					"button_clicks": c[campaigns.EngageButtonClick], "dismissals": c[campaigns.EngageDismiss]}
-			default:
-				m = map[string]int64{"sent": c[campaigns.EventSend], "direct_opens": c[campaigns.EngageOpen],
-					"total_opens": c[campaigns.EngageOpen] + c[campaigns.EngageInfluencedOpen], "bounces": c[campaigns.EventBounce]}
+		} else { // one entry per variation and channel, as Braze lists them
+			for _, v := range slices.Sorted(maps.Keys(d.Variants)) {
+				for ch, c := range d.Variants[v] {
+					if name, ok := brazeSeriesChannels[ch]; ok {
+						e := seriesEntry(ch, c)
+						e["variation_name"] = v
+						msgs[name] = append(msgs[name], e)
+					}
+				}
 			}
-			msgs[name] = append(msgs[name], m)
 		}
 		out = append(out, map[string]any{"time": d.Day.Format("2006-01-02"), "messages": msgs,
 			"unique_recipients": d.Channels["*"]["unique_"+campaigns.EventSend], "conversions": d.Conversions, "revenue": d.Revenue})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"message": "success", "data": out})
+}
+
+// seriesEntry is one channel's counts of a day in Braze's names.
+func seriesEntry(ch string, c map[string]int64) map[string]any {
+	switch ch {
+	case campaigns.ContentCard:
+		return map[string]any{"sent": c[campaigns.EventSend],
+			"total_impressions": c[campaigns.EngageImpression], "unique_impressions": c["unique_"+campaigns.EngageImpression],
+			"total_clicks": c[campaigns.EngageClick], "unique_clicks": c["unique_"+campaigns.EngageClick],
+			"total_dismissals": c[campaigns.EngageDismiss], "unique_dismissals": c["unique_"+campaigns.EngageDismiss]}
+	case campaigns.Webhook:
+		return map[string]any{"sent": c[campaigns.EventSend], "errors": c[campaigns.EventAbort]}
+	case campaigns.InAppMessage:
+		return map[string]any{"impressions": c[campaigns.EngageImpression], "clicks": c[campaigns.EngageClick],
+			"button_clicks": c[campaigns.EngageButtonClick], "dismissals": c[campaigns.EngageDismiss]}
+	}
+	return map[string]any{"sent": c[campaigns.EventSend], "direct_opens": c[campaigns.EngageOpen],
+		"total_opens": c[campaigns.EngageOpen] + c[campaigns.EngageInfluencedOpen], "bounces": c[campaigns.EventBounce]}
 }

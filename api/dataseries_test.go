@@ -71,3 +71,52 @@ func TestCampaignsDataSeries(t *testing.T) {
 		}
 	})
 }
+
+// A campaign with A/B variants lists one entry per variation and channel,
+// its users placed as campaigns.VariantOf places them.
+func TestCampaignsDataSeriesVariants(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		id := e.createCampaign(`{"name":"AB series","audience":{"filter":` + goldFilter + `},
+			"variants":[{"id":"a","percent":50,"messages":{"apple_push":{"alert":"a"}}},{"id":"b","percent":30,"messages":{"apple_push":{"alert":"b"}}}],
+			"control_percent":20}`)
+		r := e.do("POST", "/manage/campaigns/"+id+"/launch", nil)
+		dispatchID, _ := r.json(t)["dispatch_id"].(string)
+		d := e.dispatch(dispatchID)
+		at := time.Now().UTC()
+		var events []campaigns.Engagement
+		want := map[string]float64{}
+		for uid := int64(1); uid <= 60; uid++ {
+			v := campaigns.VariantOf(d, uid)
+			k := campaigns.LedgerKey{DispatchID: d.ID, UserID: uid, Channel: campaigns.ApplePush, Device: fmt.Sprint("dev", uid)}
+			if v == campaigns.ControlGroup {
+				events = append(events, campaigns.Engagement{LedgerKey: campaigns.LedgerKey{DispatchID: d.ID, UserID: uid, Channel: campaigns.ApplePush},
+					CampaignID: id, Kind: campaigns.EventAbort, Reason: campaigns.AbortControlGroup, At: at})
+				continue
+			}
+			events = append(events, campaigns.Engagement{LedgerKey: k, CampaignID: id, Kind: campaigns.EventDelivery, At: at})
+			want[v]++
+		}
+		if err := e.store.Record(context.Background(), nil, events, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		key := e.key("series-ab", "campaigns.data_series")
+		r = e.do("GET", "/campaigns/data_series?campaign_id="+id+"&length=1", nil, "Authorization", "Bearer "+key)
+		if r.status != 200 {
+			t.Fatalf("data_series: %d %s", r.status, r.body)
+		}
+		day := r.json(t)["data"].([]any)[0].(map[string]any)
+		got := map[string]float64{}
+		for _, entry := range day["messages"].(map[string]any)["ios_push"].([]any) {
+			m := entry.(map[string]any)
+			got[m["variation_name"].(string)] = m["sent"].(float64)
+		}
+		if want["a"] == 0 || want["b"] == 0 || got["a"] != want["a"] || got["b"] != want["b"] || got[campaigns.ControlGroup] != 0 {
+			t.Fatalf("sent per variation %v, want %v (and the control group sent nothing)", got, want)
+		}
+		if day["unique_recipients"].(float64) != want["a"]+want["b"] {
+			t.Fatalf("unique recipients %v", day["unique_recipients"])
+		}
+	})
+}

@@ -17,10 +17,14 @@ type SeriesCount struct {
 
 // SeriesDay is one UTC day of a campaign's data series: per channel, the
 // counts by kind (and "unique_"+kind for distinct users), and the day's
-// conversions and revenue.
+// conversions and revenue. For a campaign with A/B variants, Variants holds
+// the same counts (totals only) per variant, then channel (ControlGroup
+// for the control group; "" for what no variant holds, such as in-app
+// messages).
 type SeriesDay struct {
 	Day         time.Time
 	Channels    map[string]map[string]int64
+	Variants    map[string]map[string]map[string]int64
 	Conversions int64
 	Revenue     float64
 }
@@ -31,7 +35,8 @@ const maxSeriesDays = 100
 // DataSeries returns a campaign's daily series for the length UTC days
 // ending with the day of endingAt (every day present, zero or not).
 func (s *Service) DataSeries(ctx context.Context, campaignID string, length int, endingAt time.Time) ([]SeriesDay, error) {
-	if _, err := s.st.Campaign(ctx, campaignID); err != nil {
+	c, err := s.st.Campaign(ctx, campaignID)
+	if err != nil {
 		return nil, err
 	}
 	length = min(max(length, 1), maxSeriesDays)
@@ -63,5 +68,50 @@ func (s *Service) DataSeries(ctx context.Context, campaignID string, length int,
 		d.Conversions += c.Total
 		d.Revenue += c.Revenue
 	}
+	if len(c.Definition.Variants) > 0 {
+		if err := s.variantSeries(ctx, campaignID, start, end, days); err != nil {
+			return nil, err
+		}
+	}
 	return days, nil
+}
+
+// variantSeries counts a campaign's engagement rows per day, variant,
+// channel and kind into days (a delivery or a bounce is also a send). A
+// row's variant is its user's in the row's dispatch (VariantOf).
+func (s *Service) variantSeries(ctx context.Context, campaignID string, start, end time.Time, days []SeriesDay) error {
+	ds, err := s.st.CampaignDispatches(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*Dispatch, len(ds))
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	for i := range days {
+		days[i].Variants = map[string]map[string]map[string]int64{}
+	}
+	first := start.Unix() / 86400
+	return s.st.EngagementRows(ctx, campaignID, start, end, func(dispatchID string, userID int64, channel, kind string, atMS int64) error {
+		i := atMS/86400000 - first
+		if i < 0 || i >= int64(len(days)) {
+			return nil
+		}
+		v := ""
+		if d := byID[dispatchID]; d != nil {
+			v = VariantOf(d, userID)
+		}
+		vs := days[i].Variants
+		if vs[v] == nil {
+			vs[v] = map[string]map[string]int64{}
+		}
+		if vs[v][channel] == nil {
+			vs[v][channel] = map[string]int64{}
+		}
+		vs[v][channel][kind]++
+		if kind == EventDelivery || kind == EventBounce {
+			vs[v][channel][EventSend]++
+		}
+		return nil
+	})
 }

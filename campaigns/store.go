@@ -68,6 +68,9 @@ type Store interface {
 	// EngagementSeries and ConversionSeries count a campaign's engagement
 	// events (by channel and kind) and conversions by UTC day in [from, to).
 	EngagementSeries(ctx context.Context, campaignID string, from, to time.Time) ([]SeriesCount, error)
+	// EngagementRows calls fn with each of a campaign's engagement rows in
+	// [from, to): its dispatch, user, channel, kind and time (Unix ms).
+	EngagementRows(ctx context.Context, campaignID string, from, to time.Time, fn func(dispatchID string, userID int64, channel, kind string, atMS int64) error) error
 	ConversionSeries(ctx context.Context, campaignID string, from, to time.Time) ([]SeriesCount, error)
 	// LedgerRows streams a dispatch's ledger rows to fn.
 	LedgerRows(ctx context.Context, dispatchID string, fn func(userID int64, channel, status, reason string) error) error

@@ -55,3 +55,26 @@ WHERE campaign_id = ? AND at >= ? AND at < ? GROUP BY 1 ORDER BY 1`,
 		return c, err
 	})
 }
+
+// EngagementRows calls fn with each of a campaign's engagement rows in
+// [from, to), through the (campaign_id, at) index.
+func (s *Store) EngagementRows(ctx context.Context, campaignID string, from, to time.Time,
+	fn func(dispatchID string, userID int64, channel, kind string, atMS int64) error) error {
+	rows, err := s.query(ctx, "SELECT dispatch_id, user_id, channel, kind, at FROM engagement WHERE campaign_id = ? AND at >= ? AND at < ?",
+		campaignID, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: engagement rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, ch, kind string
+		var user, at int64
+		if err := rows.Scan(&d, &user, &ch, &kind, &at); err != nil {
+			return err
+		}
+		if err := fn(d, user, ch, kind, at); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
