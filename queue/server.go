@@ -96,9 +96,10 @@ func NewServer(rc redis.UniversalClient, h Handlers, o ServerOptions) *Server {
 		RetryDelayFunc:  retryDelay,
 		// a Backoff's wait is honoured to the second, not to the 5s default
 		DelayedTaskCheckInterval: time.Second,
-		// an idle worker polls the queue every 100ms, not every second: the
-		// pages of a launch start at once
-		TaskCheckInterval: 100 * time.Millisecond,
+		// an idle worker polls the queue every 25ms, not every second: the
+		// pages of a launch start at once (a dispatch's first page waits for
+		// two polls: its dispatch task's, then its own)
+		TaskCheckInterval: 25 * time.Millisecond,
 		Logger:            asynqLogger{log},
 		LogLevel:          asynq.InfoLevel, // its debug lines say "queues are empty" every second
 	})
