@@ -68,6 +68,8 @@ func parseChaos(args []string, stderr io.Writer) (chaosParams, error) {
 		return p, usageErr("--mix: %v", err)
 	}
 	p.mix = mix
+	workersSet := false
+	fs.Visit(func(f *flag.Flag) { workersSet = workersSet || f.Name == "workers" })
 	if p.scenario == "dead-tokens" {
 		p.deadPct = 20
 	}
@@ -81,8 +83,8 @@ func parseChaos(args []string, stderr io.Writer) (chaosParams, error) {
 		return p, usageErr("%s needs --store postgres", p.scenario)
 	case p.workers < 1 || p.scenario == "kill-worker" && p.workers < 2:
 		return p, usageErr("--workers must be at least 1 (2 for kill-worker, so one survives)")
-	case p.workers > 1 && p.env.store != "postgres":
-		return p, usageErr("--workers above 1 needs --store postgres")
+	case workersSet && p.env.store != "postgres":
+		return p, usageErr("--workers needs --store postgres (SQLite runs one herald all)")
 	case p.at <= 0 || p.at >= 1:
 		return p, usageErr("--at must be between 0 and 1")
 	case p.storm <= 0 || p.down < 0 || p.timeout <= 0:
@@ -152,9 +154,6 @@ func chaos(ctx context.Context, p chaosParams) (res *chaosResult, err error) {
 	case "provider-storm":
 		fault = providerStorm(a.f, p)
 	}
-	if fault != nil {
-		res.Fault = fault.what
-	}
 
 	api := newAPIClient(e.herald.baseURL(), e.herald.apiKey)
 	campaignID, err := api.createCampaign(ctx)
@@ -192,6 +191,9 @@ func chaos(ctx context.Context, p chaosParams) (res *chaosResult, err error) {
 		} else {
 			res.FaultAtS = round(fault.struck.Sub(run.start).Seconds(), 2)
 		}
+	}
+	if fault != nil {
+		res.Fault = fault.what
 	}
 	res.Stormed = a.f.stormedCount()
 	if p.deadPct > 0 {
@@ -239,17 +241,31 @@ type chaosFault struct {
 	struck time.Time
 }
 
-// killWorker: SIGKILL the first worker, start a new one.
+// killWorker: SIGKILL the worker that used the most CPU since the fault was
+// armed (the one busiest with the dispatch), start another.
 func killWorker(e *env) *chaosFault {
-	return &chaosFault{what: "SIGKILL herald worker 1, start another", strike: func(ctx context.Context) error {
-		w := e.workers[0]
+	cpu0 := make([]time.Duration, len(e.workers))
+	for i, w := range e.workers {
+		cpu0[i], _ = w.cpuTime()
+	}
+	f := &chaosFault{what: "SIGKILL the busiest herald worker, start another"}
+	f.strike = func(ctx context.Context) error {
+		busiest, most := 0, time.Duration(-1)
+		for i, w := range e.workers[:len(cpu0)] {
+			if cpu, err := w.cpuTime(); err == nil && cpu-cpu0[i] > most {
+				busiest, most = i, cpu-cpu0[i]
+			}
+		}
+		w := e.workers[busiest]
+		f.what = fmt.Sprintf("SIGKILL the busiest herald worker (pid %d, %s CPU since the launch), start another", w.pid(), most.Round(time.Millisecond))
 		if err := w.kill(); err != nil {
 			return err
 		}
-		e.workers = e.workers[1:]
+		e.workers = slices.Delete(e.workers, busiest, busiest+1)
 		_, err := e.startWorker(ctx)
 		return err
-	}}
+	}
+	return f
 }
 
 // providerStorm: the fakes refuse a third of the attempts for p.storm.

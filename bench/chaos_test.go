@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -123,4 +125,36 @@ func TestChaosRedisRestart(t *testing.T) {
 func TestChaosPostgresRestart(t *testing.T) {
 	t.Parallel()
 	runChaosTest(t, "postgres-restart", "--devices", "5000", "--down", "1s")
+}
+
+func TestParseChaos(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args    []string
+		err     string
+		workers int
+		dead    float64
+	}{
+		{args: []string{"--scenario", "kill-worker"}, workers: 2},
+		{args: []string{"--scenario", "dead-tokens", "--store", "sqlite"}, workers: 0, dead: 20},
+		{args: []string{"--scenario", "provider-storm", "--workers", "3"}, workers: 3},
+		{args: []string{"--scenario", "kill-worker", "--workers", "1"}, err: "2 for kill-worker"},
+		{args: []string{"--scenario", "kill-worker", "--store", "sqlite"}, err: "needs --store postgres"},
+		{args: []string{"--scenario", "postgres-restart", "--store", "sqlite"}, err: "needs --store postgres"},
+		{args: []string{"--scenario", "redis-restart", "--store", "sqlite", "--workers", "2"}, err: "--workers needs"},
+		{args: []string{"--scenario", "earthquake"}, err: "--scenario must be one of"},
+		{args: []string{}, err: "--scenario must be one of"},
+		{args: []string{"--scenario", "redis-restart", "--at", "1"}, err: "--at"},
+		{args: []string{"--scenario", "provider-storm", "--storm", "0s"}, err: "--storm"},
+	} {
+		p, err := parseChaos(tc.args, io.Discard)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("parseChaos(%q) error = %v, want one about %q", tc.args, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("parseChaos(%q): %v", tc.args, err)
+		case tc.err == "" && (p.workers != tc.workers || p.deadPct != tc.dead):
+			t.Errorf("parseChaos(%q): workers %d dead %v, want %d and %v", tc.args, p.workers, p.deadPct, tc.workers, tc.dead)
+		}
+	}
 }

@@ -200,11 +200,16 @@ func (h *instance) logTail(n int) string {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return "  (herald wrote nothing)"
 	}
+	return "  " + strings.Join(lastLines(b, n), "\n  ")
+}
+
+// lastLines returns the last n lines of b.
+func lastLines(b []byte, n int) []string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return "  " + strings.Join(lines, "\n  ")
+	return lines
 }
 
 // peakRSS is the process's resident set high-water mark (VmHWM), in bytes. It
