@@ -82,7 +82,8 @@
 // provider-storm and redis-restart) with delivery.lease 1m and
 // delivery.reconcile_after 10s, the shortest Herald accepts, so a claim left
 // by a dead worker is re-sent after a minute rather than five. The faults:
-// kill-worker sends SIGKILL to a worker and starts another; provider-storm
+// kill-worker sends SIGKILL to the worker that used the most CPU since the
+// launch and starts another; provider-storm
 // makes the fakes answer one attempt in three with 429 (Retry-After: 1) or
 // 503, in each provider's format, for --storm (storm.go: the fakes'
 // Config.Script hooks, no change to the fake packages); dead-tokens gives 20%
