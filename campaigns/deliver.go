@@ -158,7 +158,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	// unrecorded is sent again after its lease. Bounded well inside the lease.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(p.opts.Lease/4, recordTimeout))
 	defer cancel()
-	if err := p.st.Record(ctx, r.outcomes, r.events, r.token, p.opts.Now()); err != nil {
+	if err := p.record(ctx, r); err != nil {
 		return err
 	}
 	for _, o := range r.outcomes {
@@ -193,6 +193,27 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 
 // recordTimeout bounds recording a page's outcomes after its send.
 const recordTimeout = 30 * time.Second
+
+// record writes what a page sent, trying again (the write is idempotent)
+// until it succeeds or ctx ends: the messages are sent, and a result not
+// recorded leaves their claims to expire and the messages to be sent again
+// after the lease. A database restart or failover is waited out here.
+func (p *Pipeline) record(ctx context.Context, r *run) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := p.st.Record(ctx, r.outcomes, r.events, r.token, p.opts.Now())
+		if err == nil {
+			return nil
+		}
+		p.log.Warn("recording a page's results failed; trying again", "dispatch", r.d.ID, "error", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("recording results: %w (last error: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
 
 // finish records the final state of a claimed message.
 func (r *run) finish(pm pending, state, reason, providerID string) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -312,6 +313,54 @@ func TestNoValidTokenOnlyForUnreachableUsers(t *testing.T) {
 	}
 	if len(counts) != 2 || counts[campaigns.LedgerDelivered] != 1 || counts["aborted:"+campaigns.AbortNoValidToken] != 3 {
 		t.Errorf("ledger %v; want 1 delivered (n1 on iOS) and 3 no_valid_token (n2 on every channel)", counts)
+	}
+	if n := e.rec.Len(); n != 1 {
+		t.Errorf("%d messages sent, want 1", n)
+	}
+}
+
+// failingRecords makes the store's first Record calls fail, as during a
+// database restart, then lets them through to the real store.
+type failingRecords struct {
+	*store.Store
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *failingRecords) Record(ctx context.Context, outcomes []campaigns.Outcome, events []campaigns.Engagement, token string, now time.Time) error {
+	f.mu.Lock()
+	fail := f.fails > 0
+	f.fails--
+	f.mu.Unlock()
+	if fail {
+		return errors.New("store: begin: conn closed")
+	}
+	return f.Store.Record(ctx, outcomes, events, token, now)
+}
+
+// Results that cannot be written at once (the database restarting) are
+// written when it is back, within the same run: the page completes and
+// nothing waits for the lease to be sent again.
+func TestRecordWaitsOutADatabaseRestart(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	e := newEnv(t, st)
+	e.track(t, `{"attributes":[{"external_id":"pg1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("ab", 32)+`"}]}]}`)
+	page := pageOf(t, st, "restart", campaigns.Spec{Messages: map[string]map[string]any{campaigns.ApplePush: {"alert": "once"}}},
+		e.userIDs(t, "pg1"))
+	flaky := &failingRecords{Store: st, fails: 3}
+	pipe, err := campaigns.NewPipeline(flaky, senders{e.snd}, e.client, e.eng, noSegments, campaigns.PipelineOptions{PageRetry: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pipe.Deliver(context.Background(), page); err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	if counts, _ := st.LedgerCounts(context.Background(), page.DispatchID); counts[campaigns.LedgerDelivered] != 1 {
+		t.Errorf("ledger %v, want the message recorded delivered", counts)
+	}
+	if p, err := st.Page(context.Background(), page.DispatchID, page.FirstUserID); err != nil || !p.Done {
+		t.Errorf("page %+v %v, want it done", p, err)
 	}
 	if n := e.rec.Len(); n != 1 {
 		t.Errorf("%d messages sent, want 1", n)
