@@ -11,14 +11,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/herald-oss/herald/internal/browsertest"
 	"github.com/herald-oss/herald/internal/testdeps"
 )
 
@@ -133,57 +132,10 @@ func api(t *testing.T, base, method, path, body string, out any) {
 	}
 }
 
-// startBrowser runs headless Chromium for the test, logging the page's
-// console and uncaught exceptions.
+// startBrowser runs headless Chromium for the test (browsertest.Start).
 func startBrowser(t *testing.T, path string) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
-		chromedp.NoSandbox, chromedp.WindowSize(1280, 1000), chromedp.Flag("disable-gpu", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	var mu sync.Mutex
-	done := false
-	logf := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !done {
-			t.Logf(format, args...)
-		}
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		done = true
-		mu.Unlock()
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	go func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ExceptionThrown) {
-			if err != nil {
-				return
-			}
-			d := ev.ExceptionDetails
-			if d.Exception != nil {
-				logf("browser exception: %s %s", d.Text, d.Exception.Description)
-			} else {
-				logf("browser exception: %s", d.Text)
-			}
-		}
-	}()
-	go func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ConsoleAPICalled) {
-			if err != nil {
-				return
-			}
-			for _, a := range ev.Args {
-				logf("browser console.%s: %s %s", ev.Type, a.Value, a.Description)
-			}
-		}
-	}()
-	return ctx
+	return browsertest.Start(t, path, 1280, 1000)
 }
 
 // run runs browser actions with a deadline, failing the test on error.

@@ -13,14 +13,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/herald-oss/herald/internal/browsertest"
 	"github.com/herald-oss/herald/internal/testdeps"
 )
 
@@ -207,67 +206,10 @@ func site(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// browser starts headless Chromium for the test; console messages and
-// uncaught exceptions of the page go to the test log.
+// browser starts headless Chromium for the test (browsertest.Start).
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("disable-gpu", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	var mu sync.Mutex
-	ended := false
-	logf := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		if !ended {
-			t.Logf(format, args...)
-		}
-	}
-	t.Cleanup(func() {
-		mu.Lock()
-		ended = true
-		mu.Unlock()
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil { // starts the browser and the tab
-		t.Fatalf("start Chromium: %v", err)
-	}
-	go func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ConsoleAPICalled) {
-			if err != nil {
-				return
-			}
-			var parts []string
-			for _, a := range ev.Args {
-				if len(a.Value) > 0 {
-					parts = append(parts, string(a.Value))
-				} else {
-					parts = append(parts, a.Description)
-				}
-			}
-			logf("browser console.%s: %s", ev.Type, strings.Join(parts, " "))
-		}
-	}()
-	go func() {
-		for ev, err := range chromedp.Events(ctx, runtime.ExceptionThrown) {
-			if err != nil {
-				return
-			}
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			logf("browser exception: %s", msg)
-		}
-	}()
-	return ctx
+	return browsertest.Start(t, chromium(t), 1280, 900)
 }
 
 // eval evaluates a JavaScript expression (promises awaited) and decodes its value.
