@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/herald-oss/herald/seal"
 	"github.com/herald-oss/herald/segments"
 	"github.com/herald-oss/herald/store"
+	"github.com/herald-oss/herald/store/storetest"
 	"github.com/herald-oss/herald/templates"
 )
 
@@ -60,22 +60,7 @@ func (c *clock) Add(d time.Duration) {
 
 func openStore(t testing.TB, driver string) *store.Store {
 	t.Helper()
-	o := store.Options{Driver: driver}
-	if driver == "sqlite" {
-		o.SQLitePath = filepath.Join(t.TempDir(), "herald.db")
-	} else {
-		o.PostgresDSN = testdeps.Postgres(t)
-		o.PostgresMaxConns = 8
-	}
-	st, err := store.Open(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
+	return storetest.Open(t, driver)
 }
 
 type envOptions struct {
