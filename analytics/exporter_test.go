@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,36 +16,13 @@ import (
 
 	"github.com/herald-oss/herald/analytics"
 	"github.com/herald-oss/herald/campaigns"
-	"github.com/herald-oss/herald/internal/testdeps"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/store"
+	"github.com/herald-oss/herald/store/storetest"
 )
 
-func openSQLite(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), store.Options{Driver: "sqlite", SQLitePath: filepath.Join(t.TempDir(), "herald.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func openPostgres(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: testdeps.Postgres(t), PostgresMaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func openSQLite(t *testing.T) *store.Store   { return storetest.Open(t, "sqlite") }
+func openPostgres(t *testing.T) *store.Store { return storetest.Open(t, "postgres") }
 
 // receiver records every event it takes; while failing is set it answers 503.
 type receiver struct {

@@ -11,20 +11,10 @@ import (
 	"github.com/herald-oss/herald/audiences"
 	"github.com/herald-oss/herald/profiles"
 	"github.com/herald-oss/herald/store"
+	"github.com/herald-oss/herald/store/storetest"
 )
 
-func openStore(t *testing.T) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Driver: "sqlite", SQLitePath: filepath.Join(t.TempDir(), "herald.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
+func openStore(t *testing.T) *store.Store { return storetest.Open(t, "sqlite") }
 
 func addUsers(t *testing.T, st *store.Store, exts ...string) {
 	t.Helper()
