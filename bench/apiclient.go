@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // apiClient calls Herald's management API with the harness's key.
@@ -176,29 +174,6 @@ func scrapeDeliveries(ctx context.Context, url string) map[string]int64 {
 		out[outcome] += int64(v)
 	}
 	return out
-}
-
-// redisCPU is the Redis server's user+system CPU seconds so far (all its
-// clients, not only Herald's), or -1.
-func redisCPU(ctx context.Context, e *env) float64 {
-	rdb := redis.NewClient(&redis.Options{Addr: e.redisAddr})
-	defer rdb.Close()
-	info, err := rdb.Info(ctx, "cpu").Result()
-	if err != nil {
-		return -1
-	}
-	total := 0.0
-	for line := range strings.SplitSeq(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return -1
-			}
-			total += f
-		}
-	}
-	return total
 }
 
 // loadAvg is the machine's 1, 5 and 15 minute load averages.

@@ -46,6 +46,7 @@ func parseChaos(args []string, stderr io.Writer) (chaosParams, error) {
 	fs := flag.NewFlagSet("bench chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	p.env.register(fs)
+	p.env.registerCluster(fs)
 	p.env.store = "postgres"
 	fs.Lookup("store").DefValue = "postgres"
 	fs.StringVar(&p.scenario, "scenario", "", "one of "+strings.Join(chaosScenarios, ", "))
@@ -77,6 +78,8 @@ func parseChaos(args []string, stderr io.Writer) (chaosParams, error) {
 	switch {
 	case !slices.Contains(chaosScenarios, p.scenario):
 		return p, usageErr("--scenario must be one of %s, got %q", strings.Join(chaosScenarios, ", "), p.scenario)
+	case p.env.redisCluster && p.scenario == "redis-restart":
+		return p, usageErr("redis-restart runs its own single Redis: --redis-cluster does not apply")
 	case p.devices < 10 || p.devices > 1<<24:
 		return p, usageErr("--devices must be between 10 and %d", 1<<24)
 	case needsPG && p.env.store != "postgres":
@@ -184,6 +187,9 @@ func chaos(ctx context.Context, p chaosParams) (res *chaosResult, err error) {
 	}
 	res.Herald = run.result(a.f.requestCounts(), req0, a.set, p.timeout)
 	res.Lost, res.Duplicates = res.Herald.Lost, res.Herald.Duplicates
+	if res.Redis, err = e.queueSpread(ctx); err != nil {
+		return nil, err
+	}
 	res.DurationS = res.Herald.DoneS
 	if fault != nil {
 		if fault.struck.IsZero() {

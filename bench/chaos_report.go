@@ -64,9 +64,12 @@ func (r *chaosResult) rows() []row {
 		{"scenario", r.Scenario},
 		{"store", r.Store},
 		{"workers", strconv.Itoa(r.Workers)},
-		{"devices", fmt.Sprintf("%d (%s), %.0f%% dead", r.Devices, r.Mix, r.DeadPct)},
-		{"delivery config", fmt.Sprintf("lease %v, reconcile_after %v", r.Delivery["lease"], r.Delivery["reconcile_after"])},
 	}
+	rows = append(rows, r.Redis.rows()...)
+	rows = append(rows,
+		row{"devices", fmt.Sprintf("%d (%s), %.0f%% dead", r.Devices, r.Mix, r.DeadPct)},
+		row{"delivery config", fmt.Sprintf("lease %v, reconcile_after %v", r.Delivery["lease"], r.Delivery["reconcile_after"])},
+	)
 	if r.Fault != "" {
 		rows = append(rows, row{"fault", fmt.Sprintf("%s, %s s after the launch", r.Fault, num(r.FaultAtS))})
 	}

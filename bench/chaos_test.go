@@ -100,6 +100,30 @@ func TestChaosKillWorker(t *testing.T) {
 	}
 }
 
+// kill-worker on a Redis Cluster of three masters the harness starts
+// (--redis-cluster), the queue over 6 shards: every master holds shard
+// queues (the harness picks such a queue name), and the shards processed at
+// least one task per page.
+func TestChaosKillWorkerRedisCluster(t *testing.T) {
+	t.Parallel()
+	res := runChaosTest(t, "kill-worker", "--devices", "3000", "--workers", "2", "--redis-cluster")
+	r := res.Redis
+	if r == nil || !r.Cluster || len(r.Servers) != clusterMasters || r.QueueShards != 6 || len(r.Spread) != clusterMasters {
+		t.Fatalf("redis report %+v, want a cluster of %d masters and 6 shards", r, clusterMasters)
+	}
+	queues, tasks := 0, int64(0)
+	for _, s := range r.Spread {
+		if len(s.Queues) == 0 {
+			t.Errorf("master %s holds no shard queue: %+v", s.Server, r.Spread)
+		}
+		queues += len(s.Queues)
+		tasks += s.Tasks
+	}
+	if queues != 6 || tasks < int64(res.Herald.Pages) {
+		t.Fatalf("spread %+v: %d shard queues, %d tasks processed, want 6 and at least the %d pages", r.Spread, queues, tasks, res.Herald.Pages)
+	}
+}
+
 func TestChaosDeadTokens(t *testing.T) {
 	t.Parallel()
 	res := runChaosTest(t, "dead-tokens", "--devices", "3000")
@@ -134,6 +158,7 @@ func TestParseChaos(t *testing.T) {
 		err     string
 		workers int
 		dead    float64
+		shards  int
 	}{
 		{args: []string{"--scenario", "kill-worker"}, workers: 2},
 		{args: []string{"--scenario", "dead-tokens", "--store", "sqlite"}, workers: 0, dead: 20},
@@ -146,15 +171,24 @@ func TestParseChaos(t *testing.T) {
 		{args: []string{}, err: "--scenario must be one of"},
 		{args: []string{"--scenario", "redis-restart", "--at", "1"}, err: "--at"},
 		{args: []string{"--scenario", "provider-storm", "--storm", "0s"}, err: "--storm"},
+		{args: []string{"--scenario", "kill-worker", "--redis-cluster"}, workers: 2, shards: 6},
+		{args: []string{"--scenario", "postgres-restart", "--redis-cluster", "--queue-shards", "3"}, workers: 2, shards: 3},
+		{args: []string{"--scenario", "dead-tokens", "--queue-shards", "4"}, workers: 2, dead: 20, shards: 4},
+		{args: []string{"--scenario", "redis-restart", "--redis-cluster"}, err: "--redis-cluster does not apply"},
+		{args: []string{"--scenario", "kill-worker", "--queue-shards", "65"}, err: "--queue-shards"},
 	} {
+		if tc.shards == 0 {
+			tc.shards = 1
+		}
 		p, err := parseChaos(tc.args, io.Discard)
 		switch {
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("parseChaos(%q) error = %v, want one about %q", tc.args, err, tc.err)
 		case tc.err == "" && err != nil:
 			t.Errorf("parseChaos(%q): %v", tc.args, err)
-		case tc.err == "" && (p.workers != tc.workers || p.deadPct != tc.dead):
-			t.Errorf("parseChaos(%q): workers %d dead %v, want %d and %v", tc.args, p.workers, p.deadPct, tc.workers, tc.dead)
+		case tc.err == "" && (p.workers != tc.workers || p.deadPct != tc.dead || p.env.shards() != tc.shards):
+			t.Errorf("parseChaos(%q): workers %d dead %v shards %d, want %d, %v and %d", tc.args, p.workers, p.deadPct,
+				p.env.shards(), tc.workers, tc.dead, tc.shards)
 		}
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,6 +28,11 @@ type envFlags struct {
 	redisAddr   string
 	heraldBin   string
 	json        bool
+	// redisCluster runs Herald on a Redis Cluster of clusterMasters masters
+	// the harness starts (registerCluster); queueShards is queue.shards, 0
+	// for the default (shards()).
+	redisCluster bool
+	queueShards  int
 }
 
 func (e *envFlags) register(fs *flag.FlagSet) {
@@ -40,12 +44,36 @@ func (e *envFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&e.json, "json", false, "print the results as JSON instead of a table")
 }
 
+// clusterMasters is how many masters --redis-cluster starts.
+const clusterMasters = 3
+
+// registerCluster adds --redis-cluster and --queue-shards (fanout, chaos).
+func (e *envFlags) registerCluster(fs *flag.FlagSet) {
+	fs.BoolVar(&e.redisCluster, "redis-cluster", false, fmt.Sprintf(
+		"run Herald on a Redis Cluster of %d masters the harness starts on free loopback ports (instead of --redis)", clusterMasters))
+	fs.IntVar(&e.queueShards, "queue-shards", 0, "queue.shards: the queue spread over that many asynq queues (0: 6 with --redis-cluster, else 1)")
+}
+
+// shards is the queue.shards of the run.
+func (e *envFlags) shards() int {
+	switch {
+	case e.queueShards > 0:
+		return e.queueShards
+	case e.redisCluster:
+		return 6
+	}
+	return 1
+}
+
 func (e *envFlags) validate() error {
 	if e.store != "sqlite" && e.store != "postgres" {
 		return usageErr("--store must be sqlite or postgres, got %q", e.store)
 	}
 	if _, _, err := net.SplitHostPort(e.redisAddr); err != nil {
 		return usageErr("--redis must be host:port: %v", err)
+	}
+	if e.queueShards < 0 || e.queueShards > 64 {
+		return usageErr("--queue-shards must be between 1 and 64 (0: the default)")
 	}
 	return nil
 }
@@ -86,9 +114,13 @@ type env struct {
 	herald *instance
 	// workers are the `herald worker` processes (PostgreSQL only).
 	workers []*instance
-	// redisAddr is the Redis the processes use; postgresDSN reaches the
-	// throw-away schema (empty on SQLite).
-	redisAddr, postgresDSN string
+	// redis is the Redis the processes use (a server or a cluster), with
+	// their queue's name and shards; postgresDSN reaches the throw-away
+	// schema (empty on SQLite).
+	redis       redisTarget
+	queueName   string
+	queueShards int
+	postgresDSN string
 	// sqlitePath is the SQLite store (empty on PostgreSQL).
 	sqlitePath string
 	// bin, cfgPath and dir start further workers (startWorker); started
@@ -102,12 +134,13 @@ type env struct {
 // processes returns every herald process: the API (or all-in-one) first.
 func (e *env) processes() []*instance { return append([]*instance{e.herald}, e.workers...) }
 
-// launch builds herald, gives it a fresh store, Redis prefix and queue name,
-// migrates, creates an API key with every scope and starts the processes
-// (herald all on SQLite; herald serve and opts.Workers herald worker on
-// PostgreSQL). On error everything created so far is removed.
+// launch builds herald, gives it a fresh store, Redis prefix and queue name
+// (on a Redis Cluster of its own with flags.redisCluster), migrates, creates
+// an API key with every scope and starts the processes (herald all on SQLite;
+// herald serve and opts.Workers herald worker on PostgreSQL). On error
+// everything created so far is removed.
 func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io.Writer) (_ *env, err error) {
-	e := &env{progress: progress, redisAddr: flags.redisAddr}
+	e := &env{progress: progress, redis: redisTarget{addr: flags.redisAddr}, queueShards: flags.shards()}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, e.close())
@@ -119,7 +152,17 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 	}
 	e.cleanups = append(e.cleanups, func(context.Context) error { return os.RemoveAll(dir) })
 
-	if err := pingRedis(ctx, flags.redisAddr); err != nil {
+	if flags.redisCluster {
+		fmt.Fprintf(progress, "starting a Redis Cluster of %d masters ...\n", clusterMasters)
+		rc, err := startRedisCluster(ctx, clusterMasters)
+		if err != nil {
+			return nil, err
+		}
+		e.cleanups = append(e.cleanups, func(context.Context) error { return rc.stop() })
+		e.redis = redisTarget{cluster: rc.addrs()}
+		fmt.Fprintf(progress, "started the Redis Cluster on %s in %s; queue.shards %d\n", strings.Join(rc.addrs(), " "), rc.dir, e.queueShards)
+	}
+	if err := pingRedis(ctx, e.redis); err != nil {
 		return nil, err
 	}
 	bin := flags.heraldBin
@@ -130,12 +173,19 @@ func launch(ctx context.Context, flags envFlags, opts launchOptions, progress io
 		}
 	}
 
-	suffix := randomHex(6)
-	cfg := heraldConfig{store: flags.store, sqlitePath: filepath.Join(dir, "herald.db"), redisAddr: flags.redisAddr,
+	suffix, err := runSuffix(ctx, e.redis, e.queueShards)
+	if err != nil {
+		return nil, err
+	}
+	e.queueName = queueNameOf(suffix)
+	cfg := heraldConfig{store: flags.store, sqlitePath: filepath.Join(dir, "herald.db"), redis: e.redis,
 		redisPrefix: "herald-bench:" + suffix + ":", maxInFlight: opts.MaxInFlight, bulkMaxInFlight: opts.BulkMaxInFlight,
-		queueName: "bench_" + suffix, queueConcurrency: opts.QueueConcurrency, pprof: opts.Pprof, delivery: opts.Delivery}
+		queueName: e.queueName, queueShards: e.queueShards, queueConcurrency: opts.QueueConcurrency, pprof: opts.Pprof,
+		delivery: opts.Delivery}
 	e.cleanups = append(e.cleanups, func(ctx context.Context) error {
-		return errors.Join(cleanRedisPrefix(ctx, flags.redisAddr, cfg.redisPrefix), cleanQueue(ctx, flags.redisAddr, cfg.queueName))
+		rdb := e.redis.client()
+		defer rdb.Close()
+		return errors.Join(cleanRedisPrefix(ctx, rdb, cfg.redisPrefix), cleanQueue(ctx, rdb, e.queueName, e.queueShards))
 	})
 	if opts.Apps != nil {
 		if cfg.apps, err = opts.Apps(dir); err != nil {
@@ -226,11 +276,12 @@ func (e *env) close() error {
 // heraldConfig is what the generated config file varies.
 type heraldConfig struct {
 	store, sqlitePath, postgresDSN string
-	redisAddr, redisPrefix         string
+	redis                          redisTarget
+	redisPrefix                    string
 	addr                           string
 	maxInFlight, bulkMaxInFlight   int
 	queueName                      string
-	queueConcurrency               int
+	queueShards, queueConcurrency  int
 	apps                           *appsConfig
 	pprof                          bool
 	delivery                       map[string]any
@@ -256,6 +307,9 @@ func (c heraldConfig) write(path string) error {
 		api["bulk_max_in_flight"] = c.bulkMaxInFlight
 	}
 	queue := map[string]any{"name": c.queueName}
+	if c.queueShards > 1 {
+		queue["shards"] = c.queueShards
+	}
 	if c.queueConcurrency > 0 {
 		queue["concurrency"] = c.queueConcurrency
 	}
@@ -263,7 +317,7 @@ func (c heraldConfig) write(path string) error {
 		"log":       map[string]any{"level": "warn", "format": "text"},
 		"api":       api,
 		"store":     store,
-		"redis":     map[string]any{"addr": c.redisAddr, "key_prefix": c.redisPrefix},
+		"redis":     c.redisSection(),
 		"queue":     queue,
 		"lifecycle": map[string]any{"drain_timeout": "10s"},
 	}
@@ -281,6 +335,15 @@ func (c heraldConfig) write(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+// redisSection is the config's redis section: addr, or a cluster's
+// cluster_addrs.
+func (c heraldConfig) redisSection() map[string]any {
+	if len(c.redis.cluster) > 0 {
+		return map[string]any{"cluster_addrs": c.redis.cluster, "key_prefix": c.redisPrefix}
+	}
+	return map[string]any{"addr": c.redis.addr, "key_prefix": c.redisPrefix}
 }
 
 // createSchema creates a fresh schema and returns a DSN whose search_path is that
@@ -331,55 +394,6 @@ func withSearchPath(dsn, schema string) string {
 	return dsn + " search_path=" + schema
 }
 
-// pingRedis checks that Redis answers before anything is built or started.
-func pingRedis(ctx context.Context, addr string) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", addr, err)
-	}
-	return nil
-}
-
-// cleanRedisPrefix deletes every key under prefix (the prefix holds no glob
-// characters).
-func cleanRedisPrefix(ctx context.Context, addr, prefix string) error {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("redis: scan %s*: %w", prefix, err)
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		if err := rdb.Del(ctx, keys[:n]...).Err(); err != nil {
-			return fmt.Errorf("redis: delete %s*: %w", prefix, err)
-		}
-		keys = keys[n:]
-	}
-	return nil
-}
-
-// cleanQueue deletes the keys of an asynq queue and its entry in the set of
-// queues (asynq's servers and workers keys expire on their own).
-func cleanQueue(ctx context.Context, addr, name string) error {
-	if err := cleanRedisPrefix(ctx, addr, "asynq:{"+name+"}:"); err != nil {
-		return err
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
-	if err := rdb.SRem(ctx, "asynq:queues", name).Err(); err != nil {
-		return fmt.Errorf("redis: forget queue %s: %w", name, err)
-	}
-	return nil
-}
-
 // freeAddr returns a loopback address with a port free right now.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -389,6 +403,9 @@ func freeAddr() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
+
+// queueNameOf is the queue name of a run with suffix.
+func queueNameOf(suffix string) string { return "bench_" + suffix }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

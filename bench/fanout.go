@@ -33,6 +33,7 @@ func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
 	fs := flag.NewFlagSet("bench fanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	p.env.register(fs)
+	p.env.registerCluster(fs)
 	fs.IntVar(&p.devices, "devices", 10000, "users in the audience, one device each")
 	fs.StringVar(&p.mixText, "mix", "ios:50,android:35,web:15", "device platforms and their weights")
 	fs.IntVar(&p.workers, "workers", 1, "herald worker processes beside herald serve (PostgreSQL); SQLite runs one herald all")
@@ -149,6 +150,9 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 		}
 	}
 	if res.Herald, err = heraldPhase(ctx, e, f, col, set, p.timeout, p.profileDir, out.stderr); err != nil {
+		return err
+	}
+	if res.Redis, err = e.queueSpread(ctx); err != nil {
 		return err
 	}
 	if res.Bare != nil && res.Bare.MsgsPerS > 0 {

@@ -18,6 +18,9 @@ type runSetup struct {
 	Devices  int     `json:"devices"`
 	Mix      string  `json:"mix"`
 	DeadPct  float64 `json:"dead_pct"`
+	// Redis is the Redis the run used (a cluster with --redis-cluster) and
+	// how the queue's shards spread over it.
+	Redis *redisReport `json:"redis,omitempty"`
 }
 
 // fanoutResult is the fanout scenario's report.
@@ -140,11 +143,14 @@ func (r *fanoutResult) rows() []row {
 		{"store", r.Store},
 		{"workers", strconv.Itoa(r.Workers)},
 		{"ANALYZE before launch", strconv.FormatBool(r.Analyzed)},
-		{"devices", fmt.Sprintf("%d (%s): %d live, %d dead", r.Devices, r.Mix, live, dead)},
-		{"live by channel", counts(r.Live)},
-		{"users created", fmt.Sprintf("%d in %ss (%s/s, %d requests, %d retried)", r.Ingest.Users, num(r.Ingest.ElapsedS),
-			num(r.Ingest.UsersPS), r.Ingest.Requests, r.Ingest.Retries)},
 	}
+	rows = append(rows, r.Redis.rows()...)
+	rows = append(rows,
+		row{"devices", fmt.Sprintf("%d (%s): %d live, %d dead", r.Devices, r.Mix, live, dead)},
+		row{"live by channel", counts(r.Live)},
+		row{"users created", fmt.Sprintf("%d in %ss (%s/s, %d requests, %d retried)", r.Ingest.Users, num(r.Ingest.ElapsedS),
+			num(r.Ingest.UsersPS), r.Ingest.Requests, r.Ingest.Retries)},
+	)
 	if r.Bare != nil {
 		rows = append(rows, r.Bare.rows("bare")...)
 	}

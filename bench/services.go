@@ -19,34 +19,43 @@ import (
 // a free loopback port, with its data in a temporary directory, so the
 // machine's shared Redis and PostgreSQL are never touched.
 
-// redisServer is a redis-server child process with AOF on (appendonly yes,
-// appendfsync everysec) in its own directory.
+// redisServer is a redis-server child process in its own directory: with
+// AOF on (appendonly yes, appendfsync everysec) for redis-restart, or a
+// cluster node (cluster.go).
 type redisServer struct {
 	addr, dir string
-	cmd       *exec.Cmd
-	done      chan struct{}
-	log       *os.File
+	// args are added to the command line.
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
 }
 
-// startRedisServer starts redis-server on a free loopback port in a new
-// temporary directory; stop removes both.
+// startRedisServer starts redis-server with AOF on, on a free loopback port
+// in a new temporary directory; stop removes both.
 func startRedisServer(ctx context.Context) (*redisServer, error) {
 	dir, err := os.MkdirTemp("", "herald-chaos-redis-")
 	if err != nil {
 		return nil, err
 	}
+	return runRedisServer(ctx, dir, "--appendonly", "yes", "--appendfsync", "everysec")
+}
+
+// runRedisServer starts redis-server with args on a free loopback port in
+// dir, which stop (or a failed start) removes.
+func runRedisServer(ctx context.Context, dir string, args ...string) (*redisServer, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, errors.Join(err, os.RemoveAll(dir))
 	}
-	r := &redisServer{addr: addr, dir: dir}
+	r := &redisServer{addr: addr, dir: dir, args: args}
 	if err := r.start(ctx); err != nil {
 		return nil, errors.Join(err, r.stop())
 	}
 	return r, nil
 }
 
-// start runs redis-server on r.addr and r.dir (the AOF there is replayed) and
+// start runs redis-server on r.addr and r.dir (an AOF there is replayed) and
 // waits until it answers PING.
 func (r *redisServer) start(ctx context.Context) error {
 	_, port, _ := net.SplitHostPort(r.addr)
@@ -54,9 +63,9 @@ func (r *redisServer) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
-		"--daemonize", "no")
+	args := append([]string{"--bind", "127.0.0.1", "--port", port, "--dir", r.dir, "--save", "",
+		"--maxmemory-policy", "noeviction", "--daemonize", "no"}, r.args...)
+	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -71,7 +80,7 @@ func (r *redisServer) start(ctx context.Context) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := pingRedis(pctx, r.addr)
+		err := pingRedis(pctx, redisTarget{addr: r.addr})
 		cancel()
 		if err == nil {
 			return nil
