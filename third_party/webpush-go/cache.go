@@ -49,18 +49,17 @@ func (c *VAPIDHeaderCache) header(endpoint, subscriber, vapidPublicKey, vapidPri
 	}
 	key := vapidCacheKey{u.Scheme + "://" + u.Host, subscriber, vapidPublicKey, vapidPrivateKey}
 	now := c.now()
+	// Held while signing: concurrent first sends to a push service wait for
+	// one signature instead of each signing their own (a miss is rare).
 	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && now.Before(e.until) {
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok && now.Before(e.until) {
 		return e.header, nil
 	}
 	h, err := getVAPIDAuthorizationHeader(endpoint, subscriber, vapidPublicKey, vapidPrivateKey, expiration)
 	if err != nil {
 		return "", err
 	}
-	c.mu.Lock()
 	c.entries[key] = vapidCacheEntry{header: h, until: now.Add(vapidTokenLife - headerReuse)}
-	c.mu.Unlock()
 	return h, nil
 }
