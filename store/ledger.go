@@ -272,9 +272,9 @@ func (s *Store) LedgerCounts(ctx context.Context, dispatchID string) (map[string
 // (done or stopped) since before the given time, one dispatch at a time
 // through the primary key, and reports how many rows it deleted.
 func (s *Store) PurgeLedger(ctx context.Context, before time.Time) (int64, error) {
-	rows, err := s.query(ctx, `SELECT d.id FROM dispatches d WHERE d.status IN (?, ?) AND d.updated_at < ?
-AND EXISTS (SELECT 1 FROM ledger l WHERE l.dispatch_id = d.id)`,
-		campaigns.DispatchDone, campaigns.DispatchStopped, before.UnixMilli())
+	// The statuses are literals, as in the partial index dispatches_over.
+	rows, err := s.query(ctx, `SELECT d.id FROM dispatches d WHERE d.status IN ('`+campaigns.DispatchDone+`', '`+campaigns.DispatchStopped+`')
+AND d.updated_at < ? AND EXISTS (SELECT 1 FROM ledger l WHERE l.dispatch_id = d.id)`, before.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("store: purge ledger: %w", err)
 	}
