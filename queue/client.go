@@ -41,10 +41,11 @@ type ClientOptions struct {
 
 // Client enqueues Herald's tasks. It is safe for concurrent use.
 type Client struct {
-	c    *asynq.Client
-	insp *asynq.Inspector
-	opts ClientOptions
-	now  func() time.Time
+	c      *asynq.Client
+	insp   *asynq.Inspector
+	opts   ClientOptions
+	shards []string // ShardQueues of the queue
+	now    func() time.Time
 }
 
 // NewClient returns a Client on an existing Redis client (whose connection
@@ -66,7 +67,8 @@ func NewClient(rc redis.UniversalClient, o ClientOptions) *Client {
 	if o.MaxRetry <= 0 {
 		o.MaxRetry = DefaultMaxRetry
 	}
-	return &Client{c: asynq.NewClientFromRedisClient(rc), insp: asynq.NewInspectorFromRedisClient(rc), opts: o, now: time.Now}
+	return &Client{c: asynq.NewClientFromRedisClient(rc), insp: asynq.NewInspectorFromRedisClient(rc), opts: o,
+		shards: ShardQueues(o.Queue, o.Shards), now: time.Now}
 }
 
 // Queue returns the queue the client enqueues to.
@@ -114,7 +116,7 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 		processIn = 0
 	}
 	due := c.now().Add(processIn).UnixMilli()
-	opts := []asynq.Option{asynq.Queue(shardOf(c.opts.Queue, c.opts.Shards, taskID)), asynq.MaxRetry(c.opts.MaxRetry), asynq.Timeout(c.opts.Timeout)}
+	opts := []asynq.Option{asynq.Queue(shardOf(c.shards, taskID)), asynq.MaxRetry(c.opts.MaxRetry), asynq.Timeout(c.opts.Timeout)}
 	if taskID != "" {
 		opts = append(opts, asynq.TaskID(taskID), asynq.Retention(c.opts.Retention))
 	}
@@ -138,7 +140,7 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 // relaunch) knows its work is unfinished, and the ledger makes a re-run send
 // nothing twice.
 func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) error {
-	q := shardOf(c.opts.Queue, c.opts.Shards, taskID)
+	q := shardOf(c.shards, taskID)
 	info, err := c.insp.GetTaskInfo(q, taskID)
 	if errors.Is(err, asynq.ErrTaskNotFound) {
 		return c.retryEnqueue(ctx, task, taskID) // gone since the conflict
