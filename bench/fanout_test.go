@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +117,31 @@ func TestTallyCountsLostDuplicatesAndResends(t *testing.T) {
 	}
 	if tl.total() != len(recs) || tl.span() != 199*time.Millisecond || tl.firstAfter() != time.Millisecond {
 		t.Fatalf("total %d span %s first %s", tl.total(), tl.span(), tl.firstAfter())
+	}
+}
+
+func TestParseSweep(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []int
+		err  string
+	}{
+		{name: "scale", args: nil, want: []int{1, 2, 3}},
+		{name: "scale", args: []string{"--workers", "1, 4"}, want: []int{1, 4}},
+		{name: "audience", args: nil, want: []int{10000, 100000, 1000000}},
+		{name: "audience", args: []string{"--sizes", "500"}, want: []int{500}},
+		{name: "scale", args: []string{"--workers", "0"}, err: "positive integers"},
+		{name: "audience", args: []string{"--sizes", "10k"}, err: "positive integers"},
+		{name: "scale", args: []string{"--store", "sqlite"}, err: "needs --store postgres"},
+	} {
+		p, err := parseSweep(tc.name, tc.args, io.Discard)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s %v: error %v, want one about %q", tc.name, tc.args, err, tc.err)
+		case tc.err == "" && (err != nil || fmt.Sprint(p.values) != fmt.Sprint(tc.want) || p.env.store != "postgres"):
+			t.Errorf("%s %v: %v %v (store %s), want %v on postgres", tc.name, tc.args, p.values, err, p.env.store, tc.want)
+		}
 	}
 }

@@ -29,6 +29,8 @@ var scenarios = []scenario{
 	{name: "ingest", summary: "POST /users/track (attributes, events, purchases) from N workers; objects/s and latency", run: runIngest},
 	{name: "session", summary: "SDK session starts (POST /sdk/v1/data) at a fixed rate with live in-app campaigns; latency p50/p99", run: runSession},
 	{name: "fanout", summary: "one personalized campaign to N devices through the fakes; msgs/s, latency, RSS, correctness, ratio to a bare loop", run: runFanout},
+	{name: "scale", summary: "the fan-out with 1, 2, 3… workers against one Redis and PostgreSQL (--workers 1,2,3); msgs/s per worker count", run: runScale},
+	{name: "audience", summary: "the fan-out to audiences of growing size (--sizes 10000,100000,1000000); time and peak RSS per size", run: runAudience},
 	{name: "chaos", summary: "one campaign while a fault strikes (--scenario kill-worker, dead-tokens, provider-storm, redis-restart, postgres-restart); lost and duplicates", run: runChaos},
 }
 
