@@ -61,16 +61,11 @@ func parseChaos(args []string, stderr io.Writer) (chaosParams, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return p, err
 	}
-	if err := p.env.validate(); err != nil {
+	var err error
+	if p.mix, err = checkEnvAndMix(&p.env, p.mixText); err != nil {
 		return p, err
 	}
-	mix, err := parseMix(p.mixText)
-	if err != nil {
-		return p, usageErr("--mix: %v", err)
-	}
-	p.mix = mix
-	workersSet := false
-	fs.Visit(func(f *flag.Flag) { workersSet = workersSet || f.Name == "workers" })
+	workersSet := flagSet(fs, "workers")
 	if p.scenario == "dead-tokens" {
 		p.deadPct = 20
 	}

@@ -47,7 +47,8 @@ func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return p, err
 	}
-	if err := p.env.validate(); err != nil {
+	var err error
+	if p.mix, err = checkEnvAndMix(&p.env, p.mixText); err != nil {
 		return p, err
 	}
 	if p.profileDir != "" {
@@ -55,11 +56,6 @@ func parseFanout(args []string, stderr io.Writer) (fanoutParams, error) {
 			return p, usageErr("%v", err)
 		}
 	}
-	mix, err := parseMix(p.mixText)
-	if err != nil {
-		return p, usageErr("--mix: %v", err)
-	}
-	p.mix = mix
 	switch {
 	case p.devices < 1 || p.devices > 1<<24:
 		return p, usageErr("--devices must be between 1 and %d", 1<<24)

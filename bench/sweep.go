@@ -55,14 +55,10 @@ func parseSweep(name string, args []string, stderr io.Writer) (sweepParams, erro
 	if p.env.store == "sqlite" && !flagSet(fs, "store") {
 		p.env.store = "postgres" // the sweeps are about PostgreSQL deployments
 	}
-	if err := p.env.validate(); err != nil {
+	var err error
+	if p.mix, err = checkEnvAndMix(&p.env, p.mixText); err != nil {
 		return p, err
 	}
-	mix, err := parseMix(p.mixText)
-	if err != nil {
-		return p, usageErr("--mix: %v", err)
-	}
-	p.mix = mix
 	for part := range strings.SplitSeq(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(part))
 		if err != nil || n < 1 || n > 1<<24 {
@@ -81,6 +77,19 @@ func parseSweep(name string, args []string, stderr io.Writer) (sweepParams, erro
 	return p, nil
 }
 
+// checkEnvAndMix validates the shared flags and reads --mix.
+func checkEnvAndMix(env *envFlags, mixText string) ([numChannels]int, error) {
+	if err := env.validate(); err != nil {
+		return [numChannels]int{}, err
+	}
+	mix, err := parseMix(mixText)
+	if err != nil {
+		return mix, usageErr("--mix: %v", err)
+	}
+	return mix, nil
+}
+
+// flagSet reports whether the command line set the flag.
 func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
