@@ -10,6 +10,8 @@
 //	go run ./bench ingest --store postgres --concurrency 32 --json
 //	go run ./bench fanout --devices 100000 --store postgres --workers 2
 //	go run ./bench chaos --scenario kill-worker --devices 10000 --workers 2
+//	go run ./bench scale --workers 1,2,3
+//	go run ./bench audience --sizes 10000,100000,1000000
 //	go run ./bench help
 //
 // Scenarios live one per file (ingest.go, fanout.go, …) and share the helpers in
@@ -131,4 +133,15 @@
 // Cluster, through the same code path, in parallel, with one herald binary
 // built for all of them; kill-worker and postgres-restart each wait out the
 // 1-minute lease.
+//
+// Scenarios scale and audience run the fan-out once per configuration, each on
+// a Herald of its own (fresh schema, Redis prefix and queue; PostgreSQL unless
+// --store sqlite is given to audience), with ANALYZE before each launch:
+//
+//	go run ./bench scale --workers 1,2,3 --devices 100000
+//	go run ./bench audience --sizes 10000,100000,1000000
+//
+// scale keeps one audience, runs the bare loop once and gives each worker
+// count's msgs/s and ratio; audience makes a new audience per size and gives
+// its time and every process's peak RSS, to show memory does not grow with N.
 package main
