@@ -215,20 +215,15 @@ func (p *Pipeline) record(ctx context.Context, r *run) error {
 	}
 }
 
-// finish records the final state of a claimed message.
+// finish records the final state of a claimed message. Its engagement
+// event is the store's to write with the outcome (OutcomeEvent); r.sent
+// keeps it for the live counters.
 func (r *run) finish(pm pending, state, reason, providerID string) {
-	k := pm.claim.LedgerKey
-	r.outcomes = append(r.outcomes, Outcome{LedgerKey: k, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
-		Claimed: true, State: state, Reason: reason, ProviderID: providerID})
-	n := len(r.events)
-	defer func() { r.sent = append(r.sent, r.events[n:]...) }()
-	switch state {
-	case LedgerDelivered:
-		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventDelivery, At: r.now})
-	case LedgerDropped:
-		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventBounce, Reason: reason, At: r.now})
-	case LedgerAborted, LedgerFailed:
-		r.events = append(r.events, Engagement{LedgerKey: k, CampaignID: r.d.CampaignID, Kind: EventAbort, Reason: reason, At: r.now})
+	o := Outcome{LedgerKey: pm.claim.LedgerKey, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
+		Claimed: true, State: state, Reason: reason, ProviderID: providerID}
+	r.outcomes = append(r.outcomes, o)
+	if e, ok := OutcomeEvent(o, r.now); ok {
+		r.sent = append(r.sent, e)
 	}
 }
 

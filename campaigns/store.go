@@ -52,6 +52,9 @@ type Store interface {
 	TriggeredSends(ctx context.Context, campaignID string, limit int) ([]*Triggered, error)
 
 	Claim(ctx context.Context, claims []Claim, token string, now, leaseUntil time.Time) ([]ClaimResult, error)
+	// Record writes a page's outcomes and engagement events in one
+	// transaction; a claimed outcome's event (OutcomeEvent, at now) is
+	// written with it, only when its claim still held.
 	Record(ctx context.Context, outcomes []Outcome, events []Engagement, token string, now time.Time) error
 	// RecordEvents is Record that also returns the engagement events it
 	// stored (those not stored before).

@@ -255,6 +255,25 @@ const (
 	EventAbort    = "abort"
 )
 
+// OutcomeEvent is the engagement event a claimed message's final state
+// stands for: a delivery, a bounce (with its reason) or an abort (with its
+// reason, for aborted and failed); none for a state that is not final.
+// Store.Record writes it with the outcome.
+func OutcomeEvent(o Outcome, at time.Time) (Engagement, bool) {
+	e := Engagement{LedgerKey: o.LedgerKey, CampaignID: o.CampaignID, Reason: o.Reason, At: at}
+	switch o.State {
+	case LedgerDelivered:
+		e.Kind, e.Reason = EventDelivery, ""
+	case LedgerDropped:
+		e.Kind = EventBounce
+	case LedgerAborted, LedgerFailed:
+		e.Kind = EventAbort
+	default:
+		return Engagement{}, false
+	}
+	return e, true
+}
+
 // Engagement is one engagement event, stored once per (ledger row, kind).
 type Engagement struct {
 	LedgerKey

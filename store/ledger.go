@@ -103,8 +103,11 @@ func claimState(status, owner, token string) campaigns.ClaimState {
 
 // Record writes the outcomes of one page in one transaction: claimed rows
 // (only while token still owns them) take their state, reason and provider
-// id; aborted rows that were never claimed are inserted as aborted (a row
-// that exists is left alone). Engagement events are inserted once each.
+// id, and the engagement event their final state stands for
+// (campaigns.OutcomeEvent, at now) is inserted with them; aborted rows that
+// were never claimed are inserted as aborted (a row that exists is left
+// alone). Engagement events are inserted once each. RecordEvents does not
+// return the events of claimed outcomes.
 func (s *Store) Record(ctx context.Context, outcomes []campaigns.Outcome, events []campaigns.Engagement, token string, now time.Time) error {
 	return s.record(ctx, outcomes, events, token, now, nil)
 }
@@ -142,6 +145,7 @@ func (s *Store) record(ctx context.Context, outcomes []campaigns.Outcome, events
 	}
 	return s.InTx(ctx, func(ptx profiles.Tx) error {
 		t := ptx.(*tx)
+		events := events // each try adds the claimed rows' events anew
 		vcols := s.cols("text", "bigint", "text", "text", "text", "text", "text")
 		for start := 0; start < len(claimed); start += rowsPerInsert {
 			batch := claimed[start:min(start+rowsPerInsert, len(claimed))]
@@ -152,11 +156,26 @@ func (s *Store) record(ctx context.Context, outcomes []campaigns.Outcome, events
 			args = append(args, nowMS)
 			bound, bargs := ledgerRange("ledger.", batch, func(o campaigns.Outcome) campaigns.LedgerKey { return o.LedgerKey })
 			args = append(append(args, bargs...), token)
-			if _, err := t.exec(ctx, `WITH v (dispatch_id, user_id, channel, device, status, reason, provider_id) AS (VALUES `+placeholders(len(batch), vcols)+`)
+			rows, err := t.query(ctx, `WITH v (dispatch_id, user_id, channel, device, status, reason, provider_id) AS (VALUES `+placeholders(len(batch), vcols)+`)
 UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
 FROM v WHERE `+bound+`ledger.dispatch_id = v.dispatch_id AND ledger.user_id = v.user_id AND ledger.channel = v.channel
-AND ledger.device = v.device AND ledger.claim_token = ?`, args...); err != nil {
+AND ledger.device = v.device AND ledger.claim_token = ?
+RETURNING ledger.dispatch_id, ledger.user_id, ledger.channel, ledger.device, ledger.campaign_id, ledger.status, ledger.reason`, args...)
+			if err != nil {
 				return fmt.Errorf("store: record: %w", err)
+			}
+			updated, err := collect(rows, func(r rowScanner) (campaigns.Outcome, error) {
+				var o campaigns.Outcome
+				err := r.Scan(&o.DispatchID, &o.UserID, &o.Channel, &o.Device, &o.CampaignID, &o.State, &o.Reason)
+				return o, err
+			})
+			if err != nil {
+				return fmt.Errorf("store: record: %w", err)
+			}
+			for _, o := range updated { // the events of the claims that held
+				if e, ok := campaigns.OutcomeEvent(o, now); ok {
+					events = append(events, e)
+				}
 			}
 		}
 		acols := s.cols("", "", "", "", "", "", "", "", "", "")

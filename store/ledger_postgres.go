@@ -169,11 +169,19 @@ func (s *Store) recordPostgres(ctx context.Context, claimed, aborts []campaigns.
 				states, reasons, providers = append(states, o.State), append(reasons, o.Reason), append(providers, o.ProviderID)
 			}
 			lo, hi := rec.userRange()
-			args := append(append([]any{nowMS}, rec.args()...), textArray(states), textArray(reasons), textArray(providers), token, group[0].DispatchID, lo, hi)
-			if _, err := t.exec(ctx, `UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
+			args := append(append([]any{nowMS}, rec.args()...), textArray(states), textArray(reasons), textArray(providers), token, group[0].DispatchID, lo, hi, nowMS)
+			// The claims that held take their state, and the engagement
+			// event it stands for (campaigns.OutcomeEvent) is inserted from
+			// the updated rows in the same statement.
+			if _, err := t.exec(ctx, `WITH u AS (UPDATE ledger SET status = v.status, reason = v.reason, provider_id = v.provider_id, lease_until = 0, updated_at = ?
 FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v (user_id, channel, device, status, reason, provider_id)
 WHERE ledger.claim_token = ? AND ledger.dispatch_id = ? AND ledger.user_id BETWEEN ? AND ?
-AND ledger.user_id = v.user_id AND ledger.channel = v.channel AND ledger.device = v.device`, args...); err != nil {
+AND ledger.user_id = v.user_id AND ledger.channel = v.channel AND ledger.device = v.device
+RETURNING ledger.dispatch_id, ledger.campaign_id, ledger.user_id, ledger.channel, ledger.device, ledger.status, ledger.reason)
+INSERT INTO engagement (dispatch_id, campaign_id, user_id, channel, device, kind, reason, at)
+SELECT dispatch_id, campaign_id, user_id, channel, device, `+outcomeKindSQL+`, CASE WHEN status = '`+campaigns.LedgerDelivered+`' THEN '' ELSE reason END, ?
+FROM u WHERE status IN ('`+campaigns.LedgerDelivered+`', '`+campaigns.LedgerDropped+`', '`+campaigns.LedgerAborted+`', '`+campaigns.LedgerFailed+`')
+ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`, args...); err != nil {
 				return fmt.Errorf("store: record: %w", err)
 			}
 		}
@@ -216,6 +224,11 @@ ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`
 		return nil
 	})
 }
+
+// outcomeKindSQL is campaigns.OutcomeEvent's kind of a ledger status, in
+// SQL over a row with a status column.
+const outcomeKindSQL = `CASE status WHEN '` + campaigns.LedgerDelivered + `' THEN '` + campaigns.EventDelivery +
+	`' WHEN '` + campaigns.LedgerDropped + `' THEN '` + campaigns.EventBounce + `' ELSE '` + campaigns.EventAbort + `' END`
 
 // hashJoins makes PostgreSQL join a page's keys (an unnested array
 // parameter) to the ledger rows of the page's key range by hashing, for the

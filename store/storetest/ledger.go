@@ -359,3 +359,36 @@ func testLedgerTwoDispatches(t *testing.T, s *store.Store) {
 		}
 	}
 }
+
+// Record writes the engagement event of each claimed message's final state
+// with it (campaigns.OutcomeEvent), and none for a claim another worker
+// took over or for a message left to retry.
+func testLedgerOutcomeEvents(t *testing.T, s *store.Store) {
+	var claims []campaigns.Claim
+	for u := int64(1); u <= 5; u++ {
+		claims = append(claims, campaigns.Claim{LedgerKey: campaigns.LedgerKey{DispatchID: "oe", UserID: u, Channel: "apple_push", Device: fmt.Sprint("t", u)},
+			CampaignID: "c-oe", MessageID: fmt.Sprint("m", u)})
+	}
+	if _, err := s.Claim(ctx(t), claims, "w1", t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	// user 5's claim is taken over by w2 after w1's lease
+	if res, err := s.Claim(ctx(t), claims[4:], "w2", t0.Add(2*time.Minute), t0.Add(3*time.Minute)); err != nil || res[0].State != campaigns.Claimed {
+		t.Fatalf("take over: %+v %v", res, err)
+	}
+	states := []string{campaigns.LedgerDelivered, campaigns.LedgerDropped, campaigns.LedgerFailed, campaigns.LedgerRetry, campaigns.LedgerDelivered}
+	var outcomes []campaigns.Outcome
+	for i, c := range claims {
+		outcomes = append(outcomes, campaigns.Outcome{LedgerKey: c.LedgerKey, CampaignID: c.CampaignID, Claimed: true, State: states[i], Reason: fmt.Sprint("r", i)})
+	}
+	if err := s.Record(ctx(t), outcomes, nil, "w1", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.EngagementCounts(ctx(t), "c-oe", "oe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "map[apple_push:map[abort:1 bounce:1 delivery:1 send:2]]"; fmt.Sprint(got) != want {
+		t.Fatalf("engagement %v, want %s (user 4 left to retry, user 5's claim lost)", got, want)
+	}
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"LedgerClaims", testLedgerClaims},
 		{"LedgerPurge", testLedgerPurge},
 		{"LedgerTwoDispatches", testLedgerTwoDispatches},
+		{"LedgerOutcomeEvents", testLedgerOutcomeEvents},
 		{"LedgerOddKeys", testLedgerOddKeys},
 		{"ScheduledDispatches", testScheduledDispatches},
 		{"Schedules", testSchedules},
