@@ -31,7 +31,7 @@ type Sender struct {
 	tok     *token.Token // nil for certificate auth
 	signed  atomic.Int64 // when tok was last signed, by now (unix ns)
 	topic   string
-	work    *workers
+	work    *channels.Workers
 	now     func() time.Time
 	observe func(time.Duration)
 	log     *slog.Logger
@@ -64,7 +64,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 	}
 	s := &Sender{
 		client: client, conns: dial, tok: tok, topic: strings.TrimSpace(creds.Topic),
-		work: newWorkers(opts.MaxInFlight),
+		work: channels.NewWorkers(opts.MaxInFlight),
 		now:  opts.Now, observe: opts.Observe, log: opts.Logger,
 		timeout: opts.Timeout, idle: make(chan struct{}),
 	}
@@ -94,7 +94,7 @@ func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.R
 			continue
 		}
 		wg.Add(1)
-		if !s.work.run(ctx, func() { defer wg.Done(); results[i] = s.send(ctx, msgs[i]) }) {
+		if !s.work.Run(ctx, func() { defer wg.Done(); results[i] = s.send(ctx, msgs[i]) }) {
 			wg.Done()
 			if err := ctx.Err(); err != nil {
 				results[i] = ClassifyError(err, msgs[i].Token)
@@ -210,7 +210,7 @@ func (s *Sender) refreshToken() {
 func (s *Sender) Close() error {
 	s.mu.Lock()
 	if s.closed.CompareAndSwap(false, true) {
-		s.work.stop()
+		s.work.Stop()
 		if s.sending == 0 {
 			close(s.idle)
 		}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +71,7 @@ type Sender struct {
 	// its token's 12 hours instead of signing one per message.
 	vapid  *webpushgo.VAPIDHeaderCache
 	sem    chan struct{}
+	work   *channels.Workers // MaxInFlight goroutines kept between sends
 	now    func() time.Time
 	log    *slog.Logger
 	closed atomic.Bool
@@ -122,6 +124,7 @@ func New(ctx context.Context, creds Credentials, opts Options) (*Sender, error) 
 		client:     &observedClient{c: hc, observe: opts.Observe},
 		vapid:      webpushgo.NewVAPIDHeaderCache(opts.Now),
 		sem:        make(chan struct{}, opts.MaxInFlight),
+		work:       channels.NewWorkers(opts.MaxInFlight),
 		now:        opts.Now,
 		log:        opts.Logger,
 	}, nil
@@ -174,12 +177,27 @@ func (o *observedClient) Do(req *http.Request) (*http.Response, error) {
 // Send sends msgs concurrently within MaxInFlight and returns their results in
 // order. It never retries.
 func (s *Sender) Send(ctx context.Context, msgs []channels.Message) []channels.Result {
-	return channels.SendEach(msgs, cap(s.sem), func(m channels.Message) channels.Result { return s.send(ctx, m) })
+	results := make([]channels.Result, len(msgs))
+	var wg sync.WaitGroup
+	for i := range msgs {
+		wg.Add(1)
+		if !s.work.Run(ctx, func() { defer wg.Done(); results[i] = s.send(ctx, msgs[i]) }) {
+			wg.Done()
+			results[i] = channels.Result{Outcome: channels.Retry, Reason: ReasonCanceled, Err: ctx.Err()}
+			if s.closed.Load() {
+				results[i] = channels.Result{Outcome: channels.Retry, Reason: ReasonClosed, Err: errors.New("webpush: sender closed")}
+			}
+		}
+	}
+	wg.Wait()
+	return results
 }
 
 // Close releases idle connections; later sends answer Retry.
 func (s *Sender) Close() error {
-	s.closed.Store(true)
+	if s.closed.CompareAndSwap(false, true) {
+		s.work.Stop()
+	}
 	s.transport.CloseIdleConnections()
 	return nil
 }
