@@ -1,109 +1,33 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-oss/herald/internal/browsertest"
-	"github.com/herald-oss/herald/internal/testdeps"
 )
 
 // adminKey is the dev admin key the test starts herald dev with.
 const adminKey = "e2e-dashboard-admin-0123456789abcdef01234567"
 
-// findChromium returns the browser's path, or skips (fails when services
-// are required).
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("HERALD_TEST_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("HERALD_TEST_REQUIRE_SERVICES") == "1" {
-		t.Fatal("no Chromium found (HERALD_TEST_REQUIRE_SERVICES=1): apt-get install chromium, or set HERALD_TEST_CHROMIUM")
-	}
-	t.Skip("no Chromium found: apt-get install chromium, or set HERALD_TEST_CHROMIUM")
-	return ""
-}
-
-var apiLine = regexp.MustCompile(`^\s*API\s+(http://\S+)`)
+// findChromium returns the browser's path (browsertest.Chromium).
+func findChromium(t *testing.T) string { return browsertest.Chromium(t) }
 
 // runDev builds herald from this checkout and runs `herald dev` until the
 // test ends; it returns the base URL.
 func runDev(t *testing.T) string {
 	t.Helper()
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	bin := filepath.Join(t.TempDir(), "herald")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "./cmd/herald")...)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build herald: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "dev", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--api-key", adminKey)
-	var log testdeps.SyncBuffer
-	cmd.Stderr = &log
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := apiLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			s := log.String()
-			t.Logf("herald dev log (end):\n%s", s[max(0, len(s)-8<<10):])
-		}
-	})
-	select {
-	case u := <-addr:
-		return u
-	case <-time.After(60 * time.Second):
-		t.Fatalf("herald dev printed no API address in 60 s:\n%s", log.String())
-	}
-	return ""
+	return browsertest.RunDev(t, root, raceEnabled, adminKey)
 }
 
 // api calls herald's REST API with the admin key; a status of 300 or more

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,18 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/herald-oss/herald/internal/browsertest"
-	"github.com/herald-oss/herald/internal/testdeps"
 )
 
 // repoRoot is the repository's root, from this package's directory.
@@ -36,24 +31,8 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// chromium finds the browser, or skips (fails when services are required).
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("HERALD_TEST_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no Chromium found: apt-get install chromium, or set HERALD_TEST_CHROMIUM"
-	if os.Getenv("HERALD_TEST_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+// chromium finds the browser (browsertest.Chromium).
+func chromium(t *testing.T) string { return browsertest.Chromium(t) }
 
 // artifacts is the directory screenshots are kept in.
 func artifacts(t *testing.T) string {
@@ -77,66 +56,12 @@ type dev struct {
 	key string
 }
 
-var bannerAPI = regexp.MustCompile(`^\s*API\s+(http://\S+)`)
-
 // startDev builds herald and runs `herald dev` (SQLite in a temporary
 // directory, the in-process Redis, the fake providers) until the test ends.
 func startDev(t *testing.T) *dev {
 	t.Helper()
-	root := repoRoot(t)
-	bin := filepath.Join(t.TempDir(), "herald")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "./cmd/herald")...)
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/herald: %v\n%s", err, out)
-	}
 	const key = "e2e-admin-key-0123456789abcdef0123456789"
-	cmd := exec.Command(bin, "dev", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--api-key", key)
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sent := false
-		for sc.Scan() {
-			if m := bannerAPI.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("herald dev log (last 8 KiB):\n%s", tail(logs.String(), 8<<10))
-		}
-	})
-	select {
-	case u := <-found:
-		return &dev{t: t, url: u, key: key}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("herald dev did not print its URL in 60 s:\n%s", tail(logs.String(), 8<<10))
-	}
-	return nil
+	return &dev{t: t, url: browsertest.RunDev(t, repoRoot(t), raceEnabled, key), key: key}
 }
 
 // call sends a request to the REST API with the admin key and decodes the
@@ -267,13 +192,3 @@ func js(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer = testdeps.SyncBuffer
