@@ -15,9 +15,14 @@ func WithLatencyRecorder(ctx context.Context, record func(time.Duration)) contex
 	return context.WithValue(ctx, latencyKey{}, record)
 }
 
-// ObserveLatency reports one round trip's latency to the recorder ctx
-// carries, if any. Senders call it wherever they time a round trip.
-func ObserveLatency(ctx context.Context, d time.Duration) {
+// ObserveSince reports the latency of a round trip that started at start
+// to the sender's own observe option (when set) and to the recorder ctx
+// carries (when any). Senders call it wherever they time a round trip.
+func ObserveSince(ctx context.Context, observe func(time.Duration), start time.Time) {
+	d := time.Since(start)
+	if observe != nil {
+		observe(d)
+	}
 	if record, ok := ctx.Value(latencyKey{}).(func(time.Duration)); ok {
 		record(d)
 	}

@@ -141,11 +141,7 @@ func (s *Sender) send(ctx context.Context, m channels.Message) channels.Result {
 	// The HTTP client's Timeout (Options.Timeout) bounds the request.
 	start := time.Now()
 	r, err := s.client.PushWithContext(context.WithValue(ctx, tapKey{}, tap), n)
-	took := time.Since(start)
-	channels.ObserveLatency(ctx, took)
-	if s.observe != nil {
-		s.observe(took)
-	}
+	channels.ObserveSince(ctx, s.observe, start)
 	if err != nil {
 		return ClassifyError(err, m.Token)
 	}

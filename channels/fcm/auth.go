@@ -101,11 +101,7 @@ type observed struct {
 func (o observed) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := o.base.RoundTrip(r)
-	took := time.Since(start)
-	channels.ObserveLatency(r.Context(), took)
-	if o.observe != nil {
-		o.observe(took)
-	}
+	channels.ObserveSince(r.Context(), o.observe, start)
 	return resp, err
 }
 

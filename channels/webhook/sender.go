@@ -163,11 +163,7 @@ func (s *Sender) send(ctx context.Context, msg channels.Message) channels.Result
 	defer func() { <-s.sem }()
 	start := time.Now()
 	resp, err := s.client.Do(req)
-	took := time.Since(start)
-	channels.ObserveLatency(ctx, took)
-	if s.observe != nil {
-		s.observe(took)
-	}
+	channels.ObserveSince(ctx, s.observe, start)
 	if err != nil {
 		return s.fail(msg, transportError(ctx, err, req.URL))
 	}

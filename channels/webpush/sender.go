@@ -166,11 +166,7 @@ type observedClient struct {
 func (o *observedClient) Do(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := o.c.Do(req)
-	took := time.Since(start)
-	channels.ObserveLatency(req.Context(), took)
-	if o.observe != nil {
-		o.observe(took)
-	}
+	channels.ObserveSince(req.Context(), o.observe, start)
 	return resp, err
 }
 
