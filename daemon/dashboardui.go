@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/herald-oss/herald/campaigns"
 	"github.com/herald-oss/herald/channels"
 	"github.com/herald-oss/herald/config"
 	"github.com/herald-oss/herald/dashboard"
@@ -46,7 +48,35 @@ func (n *node) dashboard(api http.Handler) (*dashboard.Dashboard, error) {
 		return nil, fmt.Errorf("security.encryption_key: %w", err)
 	}
 	return dashboard.New(dashboard.Deps{API: api, Keys: n.keys, MasterKey: key, APIKeys: n.store,
-		Previewer: n.campaigns, Users: n.store, TestSender: dashboardTests{n}, Logger: n.log}, dashboard.Options{})
+		Previewer: n.campaigns, Users: n.store, TestSender: dashboardTests{n}, Stats: liveStats{n}, Logger: n.log}, dashboard.Options{})
+}
+
+// liveStats feeds the dashboard's live view, read every second by every
+// viewer, from the campaign's real-time counters in Redis (the funnel) and
+// the newest dispatch's ledger by state, instead of the full stats answer
+// (every dispatch's ledger per variant and the campaign's engagement rows).
+type liveStats struct{ n *node }
+
+func (l liveStats) Stats(ctx context.Context, id string) (*dashboard.CampaignStats, error) {
+	live, err := l.n.campaigns.Live(ctx, id)
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return nil, fmt.Errorf("campaign %s: %w", id, dashboard.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &dashboard.CampaignStats{CampaignID: id, Engagement: live.Counts}
+	ds, err := l.n.campaigns.Dispatches(ctx, id)
+	if err != nil || len(ds) == 0 {
+		return out, err
+	}
+	d := ds[0] // the newest
+	totals, err := l.n.store.LedgerCounts(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	out.Dispatches = []dashboard.DispatchStats{{ID: d.ID, Status: d.Status, CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339), Totals: totals}}
+	return out, nil
 }
 
 // dashboardTests checks an app's stored credentials with one test push,

@@ -165,6 +165,10 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Error(w, ae.Error(), ae.Status)
 		return
 	}
+	if errors.Is(err, ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
 	d.log.Error("dashboard request failed", "path", r.URL.Path, "error", err)
 	http.Error(w, "internal error (see the server log)", http.StatusInternalServerError)
 }

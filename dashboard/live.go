@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,6 +28,10 @@ type DispatchStats struct {
 	Totals     map[string]int64            `json:"totals"`
 	Engagement map[string]map[string]int64 `json:"engagement"`
 }
+
+// ErrNotFound is what a Stats source answers (wrapped) for an unknown
+// campaign.
+var ErrNotFound = errors.New("not found")
 
 // Stats is where the live view reads a campaign's numbers. The default reads
 // the stats endpoint; a real-time counter source can replace it.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -188,5 +189,23 @@ func endsWith(t *testing.T, events <-chan sseEvent, last string) {
 	}
 	if _, ok := <-events; ok {
 		t.Fatalf("the stream went on after %q", last)
+	}
+}
+
+// missingStats knows no campaign.
+type missingStats struct{}
+
+func (missingStats) Stats(_ context.Context, id string) (*dashboard.CampaignStats, error) {
+	return nil, fmt.Errorf("campaign %s: %w", id, dashboard.ErrNotFound)
+}
+
+// A swapped-in source's unknown campaign is a 404, as the API's is.
+func TestLiveStreamSourceNotFound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{driver: "sqlite", deps: func(d *dashboard.Deps) { d.Stats = missingStats{} }})
+	b := e.signIn(e.admin)
+	_, res := b.stream(t, context.Background(), "nope")
+	if res.StatusCode != 404 {
+		t.Fatalf("stream of an unknown campaign: %d, want 404", res.StatusCode)
 	}
 }
