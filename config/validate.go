@@ -251,15 +251,7 @@ func (v *validator) exportStream() {
 	for i := range v.cfg.ExportStream.Connectors {
 		c := &v.cfg.ExportStream.Connectors[i]
 		p := fmt.Sprintf("export_stream.connectors[%d]", i)
-		switch {
-		case c.Name == "":
-			v.add(p+".name", "required")
-		case !appIDPattern.MatchString(c.Name):
-			v.add(p+".name", "%q must be 1-64 letters, digits, '.', '_' or '-'", c.Name)
-		case seen[c.Name]:
-			v.add(p+".name", "%q names another connector too", c.Name)
-		}
-		seen[c.Name] = true
+		v.uniqueID(p+".name", c.Name, seen, "%q names another connector too")
 		if u, err := url.Parse(c.URL); c.URL == "" {
 			v.add(p+".url", "required")
 		} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -438,19 +430,26 @@ func validHostPattern(h string) bool {
 
 var appIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// uniqueID checks a required identifier at path (1-64 letters, digits, '.',
+// '_' or '-') not given before (seen, which it adds to); dup formats the
+// complaint about a repeated one.
+func (v *validator) uniqueID(path, id string, seen map[string]bool, dup string) {
+	switch {
+	case id == "":
+		v.add(path, "required")
+	case !appIDPattern.MatchString(id):
+		v.add(path, "%q must be 1-64 letters, digits, '.', '_' or '-'", id)
+	case seen[id]:
+		v.add(path, dup, id)
+	}
+	seen[id] = true
+}
+
 func (v *validator) apps() {
 	seen := map[string]bool{}
 	for i, app := range v.cfg.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
-		switch {
-		case app.ID == "":
-			v.add(p+".id", "required")
-		case !appIDPattern.MatchString(app.ID):
-			v.add(p+".id", "%q must be 1-64 letters, digits, '.', '_' or '-'", app.ID)
-		case seen[app.ID]:
-			v.add(p+".id", "duplicate app id %q", app.ID)
-		}
-		seen[app.ID] = true
+		v.uniqueID(p+".id", app.ID, seen, "duplicate app id %q")
 		v.oneOf(p+".platform", app.Platform, "ios", "android", "web")
 		if app.APNs != nil {
 			if app.Platform != "ios" {
