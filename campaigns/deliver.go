@@ -46,10 +46,7 @@ type run struct {
 	// control lists the page's users in the control group (eligible,
 	// sent nothing).
 	control []int64
-	// sent are the engagement events of claimed messages (exact whatever
-	// the page's re-runs), for the live counters; latency times the page's
-	// provider round trips by channel.
-	sent    []Engagement
+	// latency times the page's provider round trips by channel.
 	latency map[string]*latencies
 }
 
@@ -216,15 +213,10 @@ func (p *Pipeline) record(ctx context.Context, r *run) error {
 }
 
 // finish records the final state of a claimed message. Its engagement
-// event is the store's to write with the outcome (OutcomeEvent); r.sent
-// keeps it for the live counters.
+// event is the store's to write with the outcome (OutcomeEvent).
 func (r *run) finish(pm pending, state, reason, providerID string) {
-	o := Outcome{LedgerKey: pm.claim.LedgerKey, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
-		Claimed: true, State: state, Reason: reason, ProviderID: providerID}
-	r.outcomes = append(r.outcomes, o)
-	if e, ok := OutcomeEvent(o, r.now); ok {
-		r.sent = append(r.sent, e)
-	}
+	r.outcomes = append(r.outcomes, Outcome{LedgerKey: pm.claim.LedgerKey, CampaignID: r.d.CampaignID, MessageID: pm.claim.MessageID,
+		Claimed: true, State: state, Reason: reason, ProviderID: providerID})
 }
 
 // prepare decides, for one user, every message of the dispatch: aborts are

@@ -186,13 +186,24 @@ func (s *Service) Live(ctx context.Context, campaignID string) (*Live, error) {
 // answer Live from them.
 func (s *Service) UseLive(l LiveCounter) { s.live = l }
 
-// countLive adds what a page recorded to the live counters; a failure is
-// logged (the counters are a view, the ledger is the record).
+// countLive adds what a page recorded to the live counters: the events of
+// its claimed messages (exact whatever the page's re-runs: only a claim is
+// recorded once) and its provider latencies; a failure is logged (the
+// counters are a view, the ledger is the record).
 func (p *Pipeline) countLive(ctx context.Context, r *run) {
-	if p.opts.Live == nil || len(r.sent) == 0 && len(r.latency) == 0 {
+	if p.opts.Live == nil {
 		return
 	}
-	counts := liveFields(nil, r.sent)
+	var sent []Engagement
+	for _, o := range r.outcomes {
+		if e, ok := OutcomeEvent(o, r.now); ok && o.Claimed {
+			sent = append(sent, e)
+		}
+	}
+	if len(sent) == 0 && len(r.latency) == 0 {
+		return
+	}
+	counts := liveFields(nil, sent)
 	for ch, l := range r.latency {
 		if counts[r.d.CampaignID] == nil {
 			counts[r.d.CampaignID] = map[string]int64{}
@@ -205,7 +216,7 @@ func (p *Pipeline) countLive(ctx context.Context, r *run) {
 		p.log.Warn("live counters", "dispatch", r.d.ID, "error", err)
 	}
 	var marks []queue.PushMark
-	for _, e := range r.sent {
+	for _, e := range sent {
 		if _, push := pushPlatforms[e.Channel]; push && e.Kind == EventDelivery {
 			marks = append(marks, queue.PushMark{UserID: e.UserID, Channel: e.Channel, DispatchID: e.DispatchID, CampaignID: e.CampaignID, At: e.At})
 		}
