@@ -352,7 +352,7 @@ func (s *Service) createFirstImpressionCards(ctx context.Context, uid int64, now
 		if obj == nil || err != nil {
 			continue // this variant's card is at launch, or none
 		}
-		vars := templates.ProfileVars(prof, templates.VarsOptions{Now: now,
+		vars := templates.ProfileVars(prof, templates.VarsOptions{Now: now, Only: obj.Vars(),
 			APITriggerProperties: triggerProps(d.Spec, uid), EventProperties: d.Spec.EventProperties})
 		rendered, err := obj.Render(ctx, vars)
 		if err != nil {

@@ -280,7 +280,7 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			}
 		}
 		if vars == nil {
-			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now,
+			vars = templates.ProfileVars(prof, templates.VarsOptions{Now: r.now, Only: v.vars,
 				APITriggerProperties: triggerProps(spec, u.ID), EventProperties: spec.EventProperties})
 		}
 		if !isPush { // a content card (into the feed) or a webhook: one per user

@@ -194,7 +194,7 @@ func (p *Pipeline) countLive(ctx context.Context, r *run) {
 	if p.opts.Live == nil {
 		return
 	}
-	var sent []Engagement
+	sent := make([]Engagement, 0, len(r.outcomes))
 	for _, o := range r.outcomes {
 		if e, ok := OutcomeEvent(o, r.now); ok && o.Claimed {
 			sent = append(sent, e)
@@ -215,7 +215,7 @@ func (p *Pipeline) countLive(ctx context.Context, r *run) {
 	if err := p.opts.Live.Add(ctx, counts); err != nil {
 		p.log.Warn("live counters", "dispatch", r.d.ID, "error", err)
 	}
-	var marks []queue.PushMark
+	marks := make([]queue.PushMark, 0, len(sent))
 	for _, e := range sent {
 		if _, push := pushPlatforms[e.Channel]; push && e.Kind == EventDelivery {
 			marks = append(marks, queue.PushMark{UserID: e.UserID, Channel: e.Channel, DispatchID: e.DispatchID, CampaignID: e.CampaignID, At: e.At})

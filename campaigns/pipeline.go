@@ -140,6 +140,7 @@ func (p *Pipeline) compile(ctx context.Context, d *Dispatch) (*compiled, error) 
 				return nil, fmt.Errorf("dispatch %s %s: %w: %w", d.ID, ch, err, asynq.SkipRetry)
 			}
 			cv.objects[ch] = o
+			cv.vars |= o.Vars()
 		}
 		c.variants = append(c.variants, cv)
 	}

@@ -89,6 +89,7 @@ type compiledVariant struct {
 	id      string
 	percent int
 	objects map[string]*templates.Object
+	vars    templates.VarSet // the variables the objects read
 }
 
 // pick returns the variant of a bucket, nil for the control group.

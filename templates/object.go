@@ -14,6 +14,7 @@ import (
 type Object struct {
 	root      onode
 	connected bool
+	vars      VarSet
 }
 
 type nodeKind uint8
@@ -39,7 +40,7 @@ type onode struct {
 // holds every *SyntaxError found, each with Field set to the leaf's path
 // ("apple_push.alert.title", "buttons[0].text").
 func (e *Engine) ParseObject(obj map[string]any) (*Object, error) {
-	o := &Object{}
+	o := &Object{vars: varsListed}
 	var errs []*SyntaxError
 	o.root = e.objectNode(obj, "", o, &errs)
 	if len(errs) > 0 {
@@ -66,8 +67,9 @@ func (e *Engine) objectNode(v any, path string, o *Object, errs *[]*SyntaxError)
 			se.Field = path
 			*errs = append(*errs, se)
 		}
-		if t != nil && t.connected {
-			o.connected = true
+		if t != nil {
+			o.connected = o.connected || t.connected
+			o.vars |= t.vars
 		}
 		return onode{kind: templateNode, tmpl: t, path: path}
 	case map[string]any:
@@ -101,6 +103,10 @@ func (e *Engine) objectNode(v any, path string, o *Object, errs *[]*SyntaxError)
 	}
 	return onode{kind: valueNode, val: v}
 }
+
+// Vars is the set of variables the object's templates may read (see
+// Template.Vars).
+func (o *Object) Vars() VarSet { return o.vars }
 
 // Render renders the object for one user into a fresh tree: maps become
 // map[string]any, slices []any, templates their output; other leaves are

@@ -104,7 +104,7 @@ func (e *Engine) parse(src string) (t *Template, errs []*SyntaxError) {
 		})
 		return nil, p.errs
 	}
-	t = &Template{e: e}
+	t = &Template{e: e, vars: varsListed}
 	var b strings.Builder
 	preLine := 0
 	for i, r := range regions {
@@ -114,6 +114,9 @@ func (e *Engine) parse(src string) (t *Template, errs []*SyntaxError) {
 		}
 		if r.kind == tagRegion && r.name == "connected_content" {
 			t.connected = true
+		}
+		if r.kind != textRegion {
+			t.vars |= referencedVars(emitted[i])
 		}
 		b.WriteString(emitted[i])
 		preLine += strings.Count(emitted[i], "\n")

@@ -20,6 +20,7 @@ type Template struct {
 	static    string        // the whole output when isStatic
 	isStatic  bool          // no Liquid at all
 	connected bool          // uses {% connected_content %}
+	vars      VarSet        // the variables its Liquid names
 	locs      []regionLoc
 }
 
@@ -34,6 +35,10 @@ func (e *Engine) Parse(src string) (*Template, error) {
 	}
 	return t, nil
 }
+
+// Vars is the set of variables the template may read: ProfileVars with
+// VarsOptions.Only set to it (or to a superset) renders it the same.
+func (t *Template) Vars() VarSet { return t.vars }
 
 // Render renders the template for one user. A template that runs
 // {% abort_message %} returns an *AbortError; a failure while rendering (a
