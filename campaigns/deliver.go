@@ -48,6 +48,9 @@ type run struct {
 	control []int64
 	// latency times the page's provider round trips by channel.
 	latency map[string]*latencies
+	// devices and noToken are prepare's scratch space, reused per user.
+	devices []profiles.Device
+	noToken []LedgerKey
 }
 
 // hold keeps a user's message for a later run of the page.
@@ -111,10 +114,10 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 		}
 	}
 	byUser := make(map[int64]*profiles.Profile, len(profs))
-	var toSend []pending
+	toSend := make([]pending, 0, len(profs)) // most users get one message
 	for _, prof := range profs {
 		byUser[prof.User.ID] = prof
-		toSend = append(toSend, p.prepare(ctx, r, c, prof)...)
+		toSend = p.prepare(ctx, r, c, prof, toSend)
 	}
 	if toSend, err = p.gate(ctx, r, toSend, byUser); err != nil {
 		return err
@@ -127,7 +130,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	if err != nil {
 		return err
 	}
-	var mine []pending
+	mine := make([]pending, 0, len(results))
 	for i, res := range results {
 		switch res.State {
 		case Claimed:
@@ -149,6 +152,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	if mine, err = p.rateLimit(ctx, r, mine); err != nil {
 		return err
 	}
+	r.outcomes = slices.Grow(r.outcomes, len(mine)) // one outcome each
 	p.send(ctx, r, mine)
 	// What was sent is recorded even when the task's context ends now (the
 	// task timeout, asynq's shutdown abort, a lost lease): a claim left
@@ -220,11 +224,10 @@ func (r *run) finish(pm pending, state, reason, providerID string) {
 }
 
 // prepare decides, for one user, every message of the dispatch: aborts are
-// recorded in r; the messages to claim and send are returned.
-func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profiles.Profile) []pending {
+// recorded in r; the messages to claim and send are appended to out.
+func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profiles.Profile, out []pending) []pending {
 	u := prof.User
 	spec := r.d.Spec
-	var out []pending
 	var vars templates.Vars
 	inAudience := c.filter == nil || c.filter.Eval(prof, r.now)
 	v := pick(c.variants, variantBucket(variantKey(r.d), u.ID))
@@ -244,13 +247,14 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 		if eligible {
 			r.control = append(r.control, u.ID)
 		}
-		return nil
+		return out
 	}
 	// A push channel the user has no device for is recorded as
 	// no_valid_token only when the user has a device on none of the
 	// campaign's push channels: a user reached on iOS is not also "aborted"
 	// on Android and web (and the page writes a third of the rows).
-	var noToken []LedgerKey
+	noToken := r.noToken[:0]
+	defer func() { r.noToken = noToken[:0] }()
 	reached := false
 	for ch, obj := range v.objects {
 		if ch == ContentCard && cardAtFirstImpression(spec, v.id) { // written at the user's first sync (cardsync.go)
@@ -290,23 +294,26 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			}
 			continue
 		}
-		var devices []profiles.Device
-		seen := map[string]int{} // token key -> index in devices
+		devices := r.devices[:0]
+	scan:
 		for _, d := range prof.Devices {
 			if !d.Valid() || !d.PushEnabled || d.Platform != platform {
 				continue
 			}
 			// A token registered in two apps is one device (one ledger
-			// row): it is sent once, through its latest registration.
-			if i, ok := seen[d.TokenKey]; ok {
-				if d.UpdatedAt.After(devices[i].UpdatedAt) {
-					devices[i] = d
+			// row): it is sent once, through its latest registration. A
+			// user has a few devices: a linear search is cheaper than a map.
+			for i := range devices {
+				if devices[i].TokenKey == d.TokenKey {
+					if d.UpdatedAt.After(devices[i].UpdatedAt) {
+						devices[i] = d
+					}
+					continue scan
 				}
-				continue
 			}
-			seen[d.TokenKey] = len(devices)
 			devices = append(devices, d)
 		}
+		r.devices = devices[:0] // reused by the next channel and user: out keeps copies of what it needs
 		if len(devices) == 0 {
 			noToken = append(noToken, userKey)
 			continue
@@ -385,7 +392,16 @@ func subscribed(state, channel string, u *profiles.User) bool {
 
 // send sends the claimed messages, grouped by app, and records each result.
 func (p *Pipeline) send(ctx context.Context, r *run, mine []pending) {
-	byApp := map[string][]pending{}
+	perApp := map[string]int{}
+	for _, pm := range mine {
+		if !pm.card && !pm.hook {
+			perApp[pm.appID]++
+		}
+	}
+	byApp := make(map[string][]pending, len(perApp))
+	for appID, n := range perApp {
+		byApp[appID] = make([]pending, 0, n)
+	}
 	var cards, hooks []pending
 	for _, pm := range mine {
 		switch {

@@ -49,7 +49,7 @@ func BenchmarkPreparePage(b *testing.B) {
 		r := &run{d: d, now: now}
 		n := 0
 		for _, prof := range page {
-			n += len(p.prepare(context.Background(), r, c, prof))
+			n += len(p.prepare(context.Background(), r, c, prof, nil))
 		}
 		if n != 500 {
 			b.Fatalf("%d messages prepared, want 500", n)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -42,7 +41,9 @@ func scanUser(r rowScanner) (*profiles.User, error) {
 	u.Standard.Country, u.Standard.HomeCity = country.String, city.String
 	u.Standard.Language, u.Standard.TimeZone = lang.String, tz.String
 	u.Standard.DOB, u.Standard.Gender = dob.String, gender.String
-	if err := json.Unmarshal(custom, &u.Custom); err != nil {
+	// Custom's own parser, called directly: json.Unmarshal would first scan
+	// the whole document to validate it, and the parser validates as it goes.
+	if err := u.Custom.UnmarshalJSON(custom); err != nil {
 		return nil, fmt.Errorf("store: user %d custom attributes: %w", u.ID, err)
 	}
 	return &u, nil
