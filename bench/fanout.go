@@ -151,14 +151,21 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 	if res.Redis, err = e.queueSpread(ctx); err != nil {
 		return err
 	}
-	if res.Bare != nil && res.Bare.MsgsPerS > 0 {
-		res.Ratio = round(res.Herald.MsgsPerS/res.Bare.MsgsPerS, 2)
+	if p.bare {
+		if err := e.close(); err != nil { // Herald stops: the second bare run has the machine to itself too
+			return err
+		}
+		fmt.Fprintf(out.stderr, "bare loop again, after Herald: %d messages ...\n", p.devices)
+		if res.BareAfter, err = barePhase(ctx, f, col, set); err != nil {
+			return err
+		}
+		res.setRatios()
 	}
 	res.LoadAfter = loadAvg()
 	if err := writeReport(out.stdout, res, p.env.json); err != nil {
 		return err
 	}
-	if !res.Herald.correct() || res.Bare != nil && !res.Bare.correct() {
+	if !res.Herald.correct() || res.Bare != nil && !res.Bare.correct() || res.BareAfter != nil && !res.BareAfter.correct() {
 		return errIncorrect
 	}
 	return nil

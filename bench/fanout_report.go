@@ -34,11 +34,28 @@ type fanoutResult struct {
 	Ingest ingestStats    `json:"ingest"`
 	Bare   *phaseResult   `json:"bare,omitempty"`
 	Herald *phaseResult   `json:"herald"`
-	// Ratio is Herald's accepted messages/s over the bare loop's.
-	Ratio      float64 `json:"ratio,omitempty"`
+	// BareAfter is the bare loop run again once Herald has stopped: the
+	// machine's speed drifts between phases (shared vCPUs), and the two bare
+	// runs bracket Herald's.
+	BareAfter *phaseResult `json:"bare_after,omitempty"`
+	// Ratio is Herald's accepted messages/s over the mean of the two bare
+	// runs'; RatioBefore and RatioAfter over each one's.
+	Ratio       float64 `json:"ratio,omitempty"`
+	RatioBefore float64 `json:"ratio_before,omitempty"`
+	RatioAfter  float64 `json:"ratio_after,omitempty"`
 	HostCPUs   int     `json:"host_cpus"`
 	LoadBefore string  `json:"loadavg_before"`
 	LoadAfter  string  `json:"loadavg_after"`
+}
+
+// setRatios sets Ratio, RatioBefore and RatioAfter from the phases.
+func (r *fanoutResult) setRatios() {
+	if r.Bare == nil || r.BareAfter == nil || r.Bare.MsgsPerS <= 0 || r.BareAfter.MsgsPerS <= 0 {
+		return
+	}
+	r.Ratio = round(r.Herald.MsgsPerS/((r.Bare.MsgsPerS+r.BareAfter.MsgsPerS)/2), 2)
+	r.RatioBefore = round(r.Herald.MsgsPerS/r.Bare.MsgsPerS, 2)
+	r.RatioAfter = round(r.Herald.MsgsPerS/r.BareAfter.MsgsPerS, 2)
 }
 
 func (r *fanoutResult) setAudience(s *deviceSet) {
@@ -155,7 +172,14 @@ func (r *fanoutResult) rows() []row {
 		rows = append(rows, r.Bare.rows("bare")...)
 	}
 	rows = append(rows, r.Herald.rows("herald")...)
-	if r.Bare != nil {
+	if r.BareAfter != nil {
+		rows = append(rows, r.BareAfter.rows("bare after")...)
+	}
+	switch {
+	case r.BareAfter != nil:
+		rows = append(rows, row{"ratio", fmt.Sprintf("herald / bare = %s (msgs/s, over the mean of the bare runs; %s against the one before, %s after)",
+			num(r.Ratio), num(r.RatioBefore), num(r.RatioAfter))})
+	case r.Bare != nil:
 		rows = append(rows, row{"ratio", fmt.Sprintf("herald / bare = %s (msgs/s)", num(r.Ratio))})
 	}
 	return append(rows,
