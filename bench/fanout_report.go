@@ -43,9 +43,9 @@ type fanoutResult struct {
 	Ratio       float64 `json:"ratio,omitempty"`
 	RatioBefore float64 `json:"ratio_before,omitempty"`
 	RatioAfter  float64 `json:"ratio_after,omitempty"`
-	HostCPUs   int     `json:"host_cpus"`
-	LoadBefore string  `json:"loadavg_before"`
-	LoadAfter  string  `json:"loadavg_after"`
+	HostCPUs    int     `json:"host_cpus"`
+	LoadBefore  string  `json:"loadavg_before"`
+	LoadAfter   string  `json:"loadavg_after"`
 }
 
 // setRatios sets Ratio, RatioBefore and RatioAfter from the phases.
