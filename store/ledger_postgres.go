@@ -17,38 +17,52 @@ import (
 // instead of thousands.
 
 // claimUpsert creates the rows that do not exist as claimed and takes over
-// those left in retry or under a lease that ended; it returns the rows it
-// claimed. A row it does not return exists and was not claimable. The rows
-// are of one dispatch (and so of one campaign): those two are plain
-// parameters, not columns of the arrays.
+// those left in retry or under a lease that ended; it returns the message id
+// and attempts of the rows it claimed (the message id names the row: it is
+// derived from the key, and a row keeps its first). A row it does not return
+// exists and was not claimable. The rows are of one dispatch (and so of one
+// campaign): those two are plain parameters, not columns of the arrays.
 const claimUpsert = `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, claim_token, lease_until, attempts, created_at, updated_at)
 SELECT $1, k.user_id, k.channel, k.device, $2, k.message_id, $7, $8, $9, 1, $10, $10
 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS k (user_id, channel, device, message_id)
 ON CONFLICT (dispatch_id, user_id, channel, device) DO UPDATE SET status = excluded.status, claim_token = excluded.claim_token,
   lease_until = excluded.lease_until, attempts = ledger.attempts + 1, updated_at = excluded.updated_at
 WHERE ledger.claim_token <> excluded.claim_token AND (ledger.status = $11 OR (ledger.status = excluded.status AND ledger.lease_until < $10))
-RETURNING user_id, channel, device, message_id, attempts`
+RETURNING message_id, attempts`
 
 // claimPostgres is Claim on PostgreSQL: one statement per dispatch claims
 // what can be claimed; the rows it leaves (finished, or busy under another
-// lease) are read after, through the primary key.
+// lease), and any returned row whose message id is not the one asked for (a
+// row written with another id), are read after, through the primary key.
 func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, token string, now, leaseUntil time.Time) ([]campaigns.ClaimResult, error) {
 	// In key order, so that concurrent claimers lock alike; a key asked for
 	// twice is claimed once (a statement may not update a row twice).
-	sorted := slices.Clone(claims)
-	slices.SortFunc(sorted, func(a, b campaigns.Claim) int { return compareKeys(a.LedgerKey, b.LedgerKey) })
-	sorted = slices.CompactFunc(sorted, func(a, b campaigns.Claim) bool { return a.LedgerKey == b.LedgerKey })
+	order := make([]int, len(claims))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return compareKeys(claims[a].LedgerKey, claims[b].LedgerKey) })
+	all := order
+	order = slices.CompactFunc(slices.Clone(all), func(a, b int) bool { return claims[a].LedgerKey == claims[b].LedgerKey })
 	nowMS := now.UnixMilli()
-	got := make(map[campaigns.LedgerKey]campaigns.ClaimResult, len(sorted))
-	for _, group := range groupByDispatch(sorted, func(c campaigns.Claim) (string, string) { return c.DispatchID, c.CampaignID }) {
+	results := make([]campaigns.ClaimResult, len(claims)) // by claim index, for the indexes in order
+	done := make([]bool, len(claims))
+	for _, group := range groupByDispatch(order, func(i int) (string, string) { return claims[i].DispatchID, claims[i].CampaignID }) {
 		var cols ledgerColumns
 		msgs := make([]string, 0, len(group))
-		for _, c := range group {
+		byMsg := make(map[string]int, len(group)) // message id -> claim index; -1 when two claims share it
+		for _, i := range group {
+			c := &claims[i]
 			cols.add(c.LedgerKey)
 			msgs = append(msgs, c.MessageID)
+			if _, dup := byMsg[c.MessageID]; dup {
+				byMsg[c.MessageID] = -1
+			} else {
+				byMsg[c.MessageID] = i
+			}
 		}
-		d := group[0].DispatchID
-		args := append([]any{d, group[0].CampaignID}, cols.args()...)
+		c0 := &claims[group[0]]
+		args := append([]any{c0.DispatchID, c0.CampaignID}, cols.args()...)
 		args = append(args, textArray(msgs), campaigns.LedgerClaimed, token, leaseUntil.UnixMilli(), nowMS, campaigns.LedgerRetry)
 		err := s.retry(ctx, func(int) error {
 			rows, err := s.write.QueryContext(ctx, claimUpsert, args...)
@@ -57,12 +71,13 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 			}
 			defer rows.Close()
 			for rows.Next() {
-				k := campaigns.LedgerKey{DispatchID: d}
 				r := campaigns.ClaimResult{State: campaigns.Claimed}
-				if err := rows.Scan(&k.UserID, &k.Channel, &k.Device, &r.MessageID, &r.Attempts); err != nil {
+				if err := rows.Scan(&r.MessageID, &r.Attempts); err != nil {
 					return err
 				}
-				got[k] = r
+				if i, ok := byMsg[r.MessageID]; ok && i >= 0 {
+					results[i], done[i] = r, true
+				}
 			}
 			return rows.Err()
 		})
@@ -71,23 +86,34 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 		}
 	}
 	var rest []campaigns.LedgerKey
-	for _, c := range sorted {
-		if _, ok := got[c.LedgerKey]; !ok {
-			rest = append(rest, c.LedgerKey)
+	for _, i := range order {
+		if !done[i] {
+			rest = append(rest, claims[i].LedgerKey)
 		}
 	}
-	if err := s.readClaims(ctx, rest, token, got); err != nil {
-		return nil, err
-	}
-	out := make([]campaigns.ClaimResult, len(claims))
-	for i, c := range claims {
-		r, ok := got[c.LedgerKey]
-		if !ok {
-			return nil, fmt.Errorf("store: claim of %+v vanished", c.LedgerKey)
+	if len(rest) > 0 {
+		got := make(map[campaigns.LedgerKey]campaigns.ClaimResult, len(rest))
+		if err := s.readClaims(ctx, rest, token, got); err != nil {
+			return nil, err
 		}
-		out[i] = r
+		for _, i := range order {
+			if !done[i] {
+				r, ok := got[claims[i].LedgerKey]
+				if !ok {
+					return nil, fmt.Errorf("store: claim of %+v vanished", claims[i].LedgerKey)
+				}
+				results[i], done[i] = r, true
+			}
+		}
 	}
-	return out, nil
+	// A key asked for twice has the result of its first claim (the one in
+	// order): the claims of a key are next to each other in all.
+	for j := 1; j < len(all); j++ {
+		if !done[all[j]] && claims[all[j]].LedgerKey == claims[all[j-1]].LedgerKey {
+			results[all[j]], done[all[j]] = results[all[j-1]], true
+		}
+	}
+	return results, nil
 }
 
 // groupByDispatch splits rows into runs of one dispatch and campaign, in

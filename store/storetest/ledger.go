@@ -116,6 +116,23 @@ func testLedgerClaims(t *testing.T, s *store.Store) {
 	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["aborted:no_valid_token"] != 1 || counts["aborted:other"] != 0 {
 		t.Fatalf("abort recorded twice: %v", counts)
 	}
+	// two keys given one message id are both claimed, each with its own row
+	shared := []campaigns.Claim{key(7, "s1"), key(8, "s2"), key(7, "s1")}
+	for i := range shared {
+		shared[i].MessageID = "same"
+	}
+	res, err = s.Claim(ctx(t), shared, "w4", t0, lease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.State != campaigns.Claimed || r.MessageID != "same" || r.Attempts != 1 {
+			t.Fatalf("claim %d of a shared message id: %+v", i, r)
+		}
+	}
+	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["claimed"] != 4 {
+		t.Fatalf("claims of a shared message id: %v", counts)
+	}
 }
 
 // Keys, ids and reasons holding quotes, backslashes, commas, braces, the
