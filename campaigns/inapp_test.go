@@ -161,7 +161,9 @@ func TestInAppReEligibility(t *testing.T) {
 		slices.Sort(names) // both campaigns may have been created in the same instant
 		return strings.Join(names, ",")
 	}
-	now := time.Now().UTC()
+	// Noon yesterday: "1d" counts calendar days (UTC), so an hour later must
+	// still be the same day whenever the test runs.
+	now := time.Now().UTC().Truncate(24 * time.Hour).Add(-12 * time.Hour)
 	if got := offered(now); got != "daily,never" {
 		t.Fatalf("before any impression: %q", got)
 	}
