@@ -34,12 +34,12 @@ func TestDashboard(t *testing.T) {
 	// SameSite=Strict
 	run(t, ctx, "open the dashboard", chromedp.Navigate(base+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#key")))
 	shoot(t, ctx, "01-signin")
-	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#key"), adminKey), chromedp.Click(chromedp.CSS("#signin")))
+	run(t, ctx, "sign in", chromedp.SendKeys(chromedp.CSS("#key"), adminKey), click("#signin"))
 	until(t, ctx, "the campaign list", `document.querySelector('#campaigns') !== null`)
 	checkSessionCookie(t, ctx, base)
 
 	// a new campaign: the preview renders for the chosen user as it is typed
-	run(t, ctx, "new campaign", chromedp.Click(chromedp.CSS("#new-campaign")), chromedp.WaitVisible(chromedp.CSS("#campaign-form")),
+	run(t, ctx, "new campaign", click("#new-campaign"), chromedp.WaitVisible(chromedp.CSS("#campaign-form")),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Gold perks"),
 		chromedp.SetValue(chromedp.CSS("#messages"), `{"apple_push": {"alert": {"title": "Hi {{${first_name}}}", "body": "Your {{custom_attribute.${plan}}} perks"}}}`),
 		chromedp.SendKeys(chromedp.CSS("#preview_user"), "e2e-03"))
@@ -49,13 +49,13 @@ func TestDashboard(t *testing.T) {
 		m.value = m.value.replace('Hi {{', 'Welcome back {{'); m.dispatchEvent(new Event('input', {bubbles: true})); })()`))
 	until(t, ctx, "the preview following the edit", `document.querySelector('#preview pre').textContent.includes('Welcome back Name3')`)
 	shoot(t, ctx, "02-campaign-preview")
-	run(t, ctx, "save", chromedp.Click(chromedp.CSS("#save")))
+	run(t, ctx, "save", click("#save"))
 	until(t, ctx, "the saved campaign, previewed for the same user", `document.querySelector('#launch') !== null &&
 		document.querySelector('#preview_user').value === 'e2e-03' &&
 		(document.querySelector('#preview pre') || {}).textContent?.includes('Welcome back Name3')`)
 
 	// launch: the live chart and counts reach what the fake APNs received
-	run(t, ctx, "launch", chromedp.Click(chromedp.CSS("#launch")))
+	run(t, ctx, "launch", click("#launch"))
 	until(t, ctx, "the launched campaign's page", `location.search.includes('launch') && document.querySelector('#live') !== null`)
 	var outbox []map[string]any
 	until(t, ctx, "the live count of delivered messages", fmt.Sprintf(`document.querySelector('#live-delivered').textContent === '%d'`, users))
@@ -73,7 +73,7 @@ func TestDashboard(t *testing.T) {
 
 	// user lookup: profile, device, the event and the message received
 	run(t, ctx, "user lookup", chromedp.Navigate(base+"/dashboard/users"), chromedp.SendKeys(chromedp.CSS("#q"), "e2e-03"),
-		chromedp.Click(chromedp.CSS("#lookup")))
+		click("#lookup"))
 	until(t, ctx, "the profile", `document.querySelector('#profile') !== null`)
 	until(t, ctx, "the message received", `(() => { const t = document.querySelector('#messages-received').textContent;
 		return t.includes('Gold perks') && t.includes('delivered'); })()`)
@@ -85,23 +85,23 @@ func TestDashboard(t *testing.T) {
 	run(t, ctx, "segments", chromedp.Navigate(base+"/dashboard/segments"), chromedp.WaitVisible(chromedp.CSS("#segment-form")))
 	until(t, ctx, "everyone's size", fmt.Sprintf(`document.querySelector('#segment-size').textContent === '%d users'`, users))
 	run(t, ctx, "add a condition", chromedp.SendKeys(chromedp.CSS("#leaf-name"), "plan"), chromedp.SendKeys(chromedp.CSS("#leaf-value"), "gold"),
-		chromedp.Click(chromedp.CSS("#add-condition")))
+		click("#add-condition"))
 	until(t, ctx, "the gold segment's size", `document.querySelector('#segment-size').textContent === '4 users'`)
 	shoot(t, ctx, "06-segment-builder")
-	run(t, ctx, "save the segment", chromedp.SendKeys(chromedp.CSS("#segment-name"), "Gold"), chromedp.Click(chromedp.CSS("#segment-save")))
+	run(t, ctx, "save the segment", chromedp.SendKeys(chromedp.CSS("#segment-name"), "Gold"), click("#segment-save"))
 	until(t, ctx, "the saved segment", `location.search.includes('saved') && document.querySelector('#segments').textContent.includes('Gold')`)
 
 	// settings: a new API key, shown once, then revoked
 	run(t, ctx, "settings", chromedp.Navigate(base+"/dashboard/settings"), chromedp.WaitVisible(chromedp.CSS("#key-form")),
-		chromedp.SendKeys(chromedp.CSS("#key-name"), "e2e backend"), chromedp.Click(chromedp.CSS(`#key-form input[value="users.track"]`)),
-		chromedp.Click(chromedp.CSS("#create-key")))
+		chromedp.SendKeys(chromedp.CSS("#key-name"), "e2e backend"), click(`#key-form input[value="users.track"]`),
+		click("#create-key"))
 	until(t, ctx, "the new key's secret", `document.querySelector('#new-secret') !== null`)
 	shoot(t, ctx, "07-settings-new-key")
-	run(t, ctx, "revoke", chromedp.Click(chromedp.CSS(`#keys tbody tr:last-child .revoke`)))
+	run(t, ctx, "revoke", click(`#keys tbody tr:last-child .revoke`))
 	until(t, ctx, "the revoked key", `location.search.includes('revoked') && document.querySelector('#keys tbody tr:last-child').textContent.includes('revoked')`)
 
 	// sign out ends the session in this browser
-	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")))
+	run(t, ctx, "sign out", click("#signout"))
 	until(t, ctx, "the sign-in form", `location.pathname === '/dashboard/signin' && document.querySelector('#key') !== null`)
 	run(t, ctx, "signed out", chromedp.Navigate(base+"/dashboard/campaigns"), chromedp.WaitVisible(chromedp.CSS("#key")))
 
@@ -109,7 +109,7 @@ func TestDashboard(t *testing.T) {
 	// new sign-in)
 	local := strings.Replace(base, "127.0.0.1", "localhost", 1)
 	run(t, ctx, "sign in on localhost", chromedp.Navigate(local+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#key")),
-		chromedp.SendKeys(chromedp.CSS("#key"), adminKey), chromedp.Click(chromedp.CSS("#signin")))
+		chromedp.SendKeys(chromedp.CSS("#key"), adminKey), click("#signin"))
 	until(t, ctx, "the campaign list on localhost", `location.host.startsWith('localhost') && document.querySelector('#campaigns') !== null`)
 	checkSessionCookie(t, ctx, local)
 }

@@ -72,6 +72,25 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 	}
 }
 
+// click clicks the first element sel matches, waiting up to 15 s for one,
+// in one script: chromedp.Click resolves a DOM node id first and acts on it
+// after, and a page still settling (the navigation after a sign-in, a
+// re-render) can drop that node in between ("Could not find node with given
+// id").
+func click(sel string) chromedp.Action[chromedp.Void] {
+	q, _ := json.Marshal(sel)
+	return chromedp.Evaluate[chromedp.Void](`new Promise((resolve, reject) => {
+	const t0 = Date.now();
+	const tick = () => {
+		const el = document.querySelector(`+string(q)+`);
+		if (el) { el.click(); resolve(); }
+		else if (Date.now() - t0 > 15000) reject(new Error("no element matches " + `+string(q)+`));
+		else setTimeout(tick, 50);
+	};
+	tick();
+})`, chromedp.EvalAwaitPromise)
+}
+
 // until polls a JavaScript predicate until it holds. A failed evaluation
 // (the page navigating after a click) is retried, not fatal.
 func until(t *testing.T, ctx context.Context, what, predicate string) {
