@@ -262,7 +262,8 @@ type node struct {
 	campaigns *campaigns.Service
 	pipeline  *campaigns.Pipeline
 	inapp     *campaigns.InApp
-	zone      *time.Location // scheduler.time_zone: the company zone
+	caps      []campaigns.CapRule // frequency_capping
+	zone      *time.Location      // scheduler.time_zone: the company zone
 }
 
 // buildNode opens the store and Redis and wires the services and the API.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -39,6 +40,7 @@ func (n *node) buildCampaigns() error {
 		}
 		caps = append(caps, campaigns.CapRule{Channel: c.Channel, Limit: c.Limit, Window: w})
 	}
+	n.caps = caps
 	n.inapp = campaigns.NewInApp(n.store, eng, resolve, campaigns.InAppOptions{MinInterval: n.cfg.SDK.InAppMinInterval, Logger: n.log})
 	n.pipeline, err = campaigns.NewPipeline(n.store, n.senders, n.queue, eng, resolve, campaigns.PipelineOptions{
 		Lease: d.Lease, MaxAttempts: d.MaxAttempts, SendTimeout: d.Lease / 4, Logger: n.log, Metrics: n.registry,
@@ -109,23 +111,53 @@ func (r *reconciler) Start(context.Context) error {
 			}
 			if time.Since(lastPurge) > time.Hour {
 				lastPurge = time.Now()
-				if n, err := r.n.store.PurgeLedger(ctx, time.Now().Add(-r.n.cfg.Delivery.LedgerRetention)); err != nil {
-					r.n.log.Warn("ledger purge failed", "error", err)
-				} else if n > 0 {
-					r.n.log.Info("purged ledger rows", "rows", n)
-				}
-				// SDK item ids are kept past the SDK's 30-day replay window
-				// (a day's margin for device clocks running ahead).
-				if n, err := r.n.store.PurgeSDKItems(ctx, time.Now().Add(-31*24*time.Hour)); err != nil {
-					r.n.log.Warn("SDK item id purge failed", "error", err)
-				} else if n > 0 {
-					r.n.log.Info("purged SDK item ids", "rows", n)
-				}
+				r.purge(ctx, lastPurge)
 			}
 			cancel()
 		}
 	})
 	return nil
+}
+
+// replayWindow is how long after an SDK item or an event Herald may see it
+// again: the SDK's 30-day replay window and a day's margin for device clocks
+// running ahead.
+const replayWindow = 31 * 24 * time.Hour
+
+// purge deletes what the store no longer needs: the ledger rows of
+// dispatches over for longer than delivery.ledger_retention, SDK item ids
+// and finished triggered sends older than the replay window (a replayed
+// event would trigger again), and users' sends older than any frequency cap,
+// conversion or re-eligibility window looks back (campaigns.SendsRetention).
+func (r *reconciler) purge(ctx context.Context, now time.Time) {
+	st, log := r.n.store, r.n.log
+	report := func(what string, n int64, err error) {
+		if err != nil {
+			log.Warn("purge failed", "what", what, "error", err)
+		} else if n > 0 {
+			log.Info("purged", "what", what, "rows", n)
+		}
+	}
+	n, err := st.PurgeLedger(ctx, now.Add(-r.n.cfg.Delivery.LedgerRetention))
+	report("ledger rows", n, err)
+	n, err = st.PurgeSDKItems(ctx, now.Add(-replayWindow))
+	report("SDK item ids", n, err)
+	n, err = st.PurgeTriggeredSends(ctx, now.Add(-max(replayWindow, r.n.cfg.Delivery.LedgerRetention)))
+	report("triggered sends", n, err)
+	cs, err := r.allCampaigns(ctx)
+	if err != nil { // without every campaign, a re-eligible-never one could lose its sends
+		report("user sends", 0, err)
+		return
+	}
+	keep, forever := campaigns.SendsRetention(r.n.caps, cs)
+	n, err = st.PurgeUserSends(ctx, now.Add(-keep), forever)
+	report("user sends", n, err)
+}
+
+// allCampaigns lists every campaign in one query (pages by offset could
+// skip one when another is deleted between them).
+func (r *reconciler) allCampaigns(ctx context.Context) ([]*campaigns.Campaign, error) {
+	return r.n.store.Campaigns(ctx, math.MaxInt32, 0)
 }
 
 func (r *reconciler) Stop(context.Context) error {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"DispatchPages", testDispatchPages},
 		{"LedgerClaims", testLedgerClaims},
 		{"LedgerPurge", testLedgerPurge},
+		{"RetentionPurges", testRetentionPurges},
 		{"LedgerTwoDispatches", testLedgerTwoDispatches},
 		{"LedgerOutcomeEvents", testLedgerOutcomeEvents},
 		{"LedgerOddKeys", testLedgerOddKeys},
