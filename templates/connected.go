@@ -187,6 +187,27 @@ func (e *Engine) subTemplate(src string, at int, errs []posError) (*Template, []
 	return t, errs
 }
 
+// connectedVars is the set of variables a connected_content tag's URL,
+// body and header values read; every variable when they do not parse.
+func (e *Engine) connectedVars(args string) VarSet {
+	spec, errs := e.parseConnected(args)
+	if spec == nil || len(errs) > 0 {
+		return AllVars
+	}
+	set := varsListed
+	for _, t := range []*Template{spec.url, spec.body} {
+		if t != nil {
+			set |= t.vars
+		}
+	}
+	for _, h := range spec.headers {
+		if h.value != nil {
+			set |= h.value.vars
+		}
+	}
+	return set
+}
+
 // checkConnected validates a connected_content tag at parse time, reporting
 // errors at their place in the source.
 func (p *parseState) checkConnected(r region) {

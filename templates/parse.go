@@ -114,6 +114,10 @@ func (e *Engine) parse(src string) (t *Template, errs []*SyntaxError) {
 		}
 		if r.kind == tagRegion && r.name == "connected_content" {
 			t.connected = true
+			// Its header values are JSON strings, decoded before they are
+			// parsed: "{{\u0066irst_name}}" reads first_name. The
+			// variables are those of its parsed parts.
+			t.vars |= e.connectedVars(r.body)
 		}
 		if r.kind != textRegion {
 			t.vars |= referencedVars(emitted[i])

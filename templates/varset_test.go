@@ -46,6 +46,9 @@ func TestVarsNamedInLiquidOnly(t *testing.T) {
 		{"{{ 'user_id' | append: most_recently_used_device.platform }}{{ now | date: '%Y' }}", []string{"user_id", "most_recently_used_device", "now"}},
 		{"{% assign x = api_trigger_properties.${coupon} %}{{ x }}{{ event_properties.sku }}", []string{"api_trigger_properties", "event_properties"}},
 		{"{{ first_names }}{{ xcity }}{{ city_ }}", nil}, // whole words only
+		// a header value is a JSON string, decoded before it is parsed
+		{`{% connected_content https://example.com/{{${user_id}}} :headers {"X-Name": "{{\u0066irst_name}}", "X-City": "{{\ncity}}"} :save r %}{{ r.x }}`,
+			[]string{"user_id", "first_name", "city"}},
 	} {
 		tpl, err := e.Parse(tc.src)
 		if err != nil {
