@@ -18,22 +18,25 @@ import (
 
 // claimUpsert creates the rows that do not exist as claimed and takes over
 // those left in retry or under a lease that ended; it returns the message id
-// and attempts of the rows it claimed (the message id names the row: it is
-// derived from the key, and a row keeps its first). A row it does not return
-// exists and was not claimable. The rows are of one dispatch (and so of one
-// campaign): those two are plain parameters, not columns of the arrays.
+// and attempts of the rows it claimed, and whether it created them (xmax 0:
+// no earlier version). A created row holds the message id it was given,
+// which names its key when no other key of the statement was given the same;
+// a row taken over keeps the id of its first claim, which need not be the
+// one given, so it is read back by key. A row it does not return exists and
+// was not claimable. The rows are of one dispatch (and so of one campaign):
+// those two are plain parameters, not columns of the arrays.
 const claimUpsert = `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, claim_token, lease_until, attempts, created_at, updated_at)
 SELECT $1, k.user_id, k.channel, k.device, $2, k.message_id, $7, $8, $9, 1, $10, $10
 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) AS k (user_id, channel, device, message_id)
 ON CONFLICT (dispatch_id, user_id, channel, device) DO UPDATE SET status = excluded.status, claim_token = excluded.claim_token,
   lease_until = excluded.lease_until, attempts = ledger.attempts + 1, updated_at = excluded.updated_at
 WHERE ledger.claim_token <> excluded.claim_token AND (ledger.status = $11 OR (ledger.status = excluded.status AND ledger.lease_until < $10))
-RETURNING message_id, attempts`
+RETURNING message_id, attempts, xmax::text = '0'`
 
 // claimPostgres is Claim on PostgreSQL: one statement per dispatch claims
 // what can be claimed; the rows it leaves (finished, or busy under another
-// lease), and any returned row whose message id is not the one asked for (a
-// row written with another id), are read after, through the primary key.
+// lease) and the rows it took over (rare: retries and expired leases) are
+// read after, through the primary key.
 func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, token string, now, leaseUntil time.Time) ([]campaigns.ClaimResult, error) {
 	// In key order, so that concurrent claimers lock alike; a key asked for
 	// twice is claimed once (a statement may not update a row twice).
@@ -72,10 +75,11 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 			defer rows.Close()
 			for rows.Next() {
 				r := campaigns.ClaimResult{State: campaigns.Claimed}
-				if err := rows.Scan(&r.MessageID, &r.Attempts); err != nil {
+				var created bool
+				if err := rows.Scan(&r.MessageID, &r.Attempts, &created); err != nil {
 					return err
 				}
-				if i, ok := byMsg[r.MessageID]; ok && i >= 0 {
+				if i, ok := byMsg[r.MessageID]; ok && i >= 0 && created {
 					results[i], done[i] = r, true
 				}
 			}

@@ -133,6 +133,24 @@ func testLedgerClaims(t *testing.T, s *store.Store) {
 	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["claimed"] != 4 {
 		t.Fatalf("claims of a shared message id: %v", counts)
 	}
+	// a row taken over keeps its first message id, which may be the id asked
+	// for another key: that key's own row, under a live lease, stays busy
+	a, b := key(9, "x"), key(10, "y")
+	a.MessageID, b.MessageID = "mB", "mB"
+	if _, err := s.Claim(ctx(t), []campaigns.Claim{a}, "w5", t0, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx(t), []campaigns.Claim{b}, "w6", t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	a.MessageID = "mA"
+	res, err = s.Claim(ctx(t), []campaigns.Claim{a, b}, "w7", t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].State != campaigns.Claimed || res[0].MessageID != "mB" || res[0].Attempts != 2 || res[1].State != campaigns.Busy {
+		t.Fatalf("a taken-over row holding another key's message id: %+v, want a claimed (mB, 2 attempts) and b busy", res)
+	}
 }
 
 // Keys, ids and reasons holding quotes, backslashes, commas, braces, the
