@@ -151,10 +151,11 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 	if res.Redis, err = e.queueSpread(ctx); err != nil {
 		return err
 	}
+	var closeErr error
 	if p.bare {
-		if err := e.close(); err != nil { // Herald stops: the second bare run has the machine to itself too
-			return err
-		}
+		// Herald stops, so the second bare run has the machine as the
+		// first had it; a failure to stop is reported after the results.
+		closeErr = e.close()
 		fmt.Fprintf(out.stderr, "bare loop again, after Herald: %d messages ...\n", p.devices)
 		if res.BareAfter, err = barePhase(ctx, f, col, set); err != nil {
 			return err
@@ -164,6 +165,9 @@ func runFanout(ctx context.Context, args []string, out outputs) (err error) {
 	res.LoadAfter = loadAvg()
 	if err := writeReport(out.stdout, res, p.env.json); err != nil {
 		return err
+	}
+	if closeErr != nil {
+		return fmt.Errorf("stopping herald: %w", closeErr)
 	}
 	if !res.Herald.correct() || res.Bare != nil && !res.Bare.correct() || res.BareAfter != nil && !res.BareAfter.correct() {
 		return errIncorrect

@@ -19,9 +19,9 @@ func TestSendsRetention(t *testing.T) {
 		keep    time.Duration
 		forever []string
 	}{
-		{"nothing: the conversion window", nil, nil, 32 * day, nil},
-		{"short caps and windows", []string{"12h", "7d"}, []*Campaign{camp("a", &ReEligibility{After: "3d"}), camp("b", nil)}, 32 * day, nil},
-		{"a long cap", []string{"8w"}, nil, 58 * day, nil},
+		{"nothing: the conversion window behind the SDK's replay window", nil, nil, 62 * day, nil},
+		{"short caps and windows", []string{"12h", "7d"}, []*Campaign{camp("a", &ReEligibility{After: "3d"}), camp("b", nil)}, 62 * day, nil},
+		{"a long cap", []string{"10w"}, nil, 72 * day, nil},
 		{"a long re-eligibility window and a never", []string{"1d"},
 			[]*Campaign{camp("a", &ReEligibility{After: "90d"}), camp("n1", &ReEligibility{Never: true}), camp("n2", &ReEligibility{Never: true})},
 			92 * day, []string{"n1", "n2"}},

@@ -96,6 +96,10 @@ func (r *reconciler) Start(context.Context) error {
 	r.done.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
+		// base ends with Stop: a purge in progress gives up then.
+		base, cancelBase := context.WithCancel(context.Background())
+		defer cancelBase()
+		go func() { <-r.stop; cancelBase() }()
 		lastPurge := time.Time{}
 		for {
 			select {
@@ -103,21 +107,27 @@ func (r *reconciler) Start(context.Context) error {
 				return
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), every)
+			ctx, cancel := context.WithTimeout(base, every)
 			if n, err := r.n.pipeline.Reconcile(ctx, r.n.cfg.Delivery.ReconcileAfter); err != nil {
 				r.n.log.Warn("reconcile failed", "error", err)
 			} else if n > 0 {
 				r.n.log.Info("enqueued unfinished work again", "tasks", n)
 			}
+			cancel()
 			if time.Since(lastPurge) > time.Hour {
 				lastPurge = time.Now()
-				r.purge(ctx, lastPurge)
+				pctx, pcancel := context.WithTimeout(base, purgeTimeout)
+				r.purge(pctx, lastPurge)
+				pcancel()
 			}
-			cancel()
 		}
 	})
 	return nil
 }
+
+// purgeTimeout bounds one round of purges (they delete in batches: what a
+// round leaves, the next one continues).
+const purgeTimeout = 10 * time.Minute
 
 // replayWindow is how long after an SDK item or an event Herald may see it
 // again: the SDK's 30-day replay window and a day's margin for device clocks

@@ -19,7 +19,7 @@ func TestReconcilerPurge(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t, "sqlite")
 	cfg := config.Default()
-	caps := []campaigns.CapRule{{Channel: "any", Limit: 3, Window: campaigns.Window{N: 6, Unit: 'w'}}} // 42 days
+	caps := []campaigns.CapRule{{Channel: "any", Limit: 3, Window: campaigns.Window{N: 10, Unit: 'w'}}} // 70 days
 	n := &node{cfg: &cfg, log: slog.New(slog.DiscardHandler), store: st, caps: caps}
 	ctx := t.Context()
 	now := time.Now().UTC()
@@ -39,8 +39,8 @@ func TestReconcilerPurge(t *testing.T) {
 	}
 	sends := []campaigns.UserSend{
 		{UserID: uid, DispatchID: "d-never", Channel: "apple_push", CampaignID: "c-never", At: now.Add(-300 * 24 * time.Hour)},
-		{UserID: uid, DispatchID: "d-50", Channel: "apple_push", CampaignID: "c-x", At: now.Add(-50 * 24 * time.Hour)}, // past the cap's 42 + 2 days
-		{UserID: uid, DispatchID: "d-40", Channel: "apple_push", CampaignID: "c-x", At: now.Add(-40 * 24 * time.Hour)}, // inside the cap: kept
+		{UserID: uid, DispatchID: "d-80", Channel: "apple_push", CampaignID: "c-x", At: now.Add(-80 * 24 * time.Hour)}, // past the cap's 70 + 2 days
+		{UserID: uid, DispatchID: "d-65", Channel: "apple_push", CampaignID: "c-x", At: now.Add(-65 * 24 * time.Hour)}, // inside the cap: kept
 	}
 	if err := st.ReserveSends(ctx, []int64{uid}, time.Unix(0, 0), func([]campaigns.UserSend) []campaigns.UserSend { return sends }); err != nil {
 		t.Fatal(err)
@@ -59,8 +59,8 @@ func TestReconcilerPurge(t *testing.T) {
 
 	(&reconciler{n: n}).purge(ctx, now)
 
-	if left := storetest.SendDispatches(t, st, []int64{uid}); !slices.Equal(left, []string{"d-40", "d-never"}) {
-		t.Errorf("sends after the purge: %v, want d-40 (inside the 6-week cap) and d-never", left)
+	if left := storetest.SendDispatches(t, st, []int64{uid}); !slices.Equal(left, []string{"d-65", "d-never"}) {
+		t.Errorf("sends after the purge: %v, want d-65 (inside the 10-week cap) and d-never", left)
 	}
 	ts, err := st.TriggeredSends(ctx, "c-t", 10)
 	if err != nil || len(ts) != 1 || ts[0].ID != "t-pending" {

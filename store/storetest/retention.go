@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -33,6 +34,17 @@ func testRetentionPurges(t *testing.T, s *store.Store) {
 	}
 	if n, err := s.PurgeUserSends(ctx(t), t0, nil); err != nil || n != 2 {
 		t.Fatalf("purge without campaigns to keep: %d rows, %v; want 2", n, err)
+	}
+	// a backlog larger than one delete statement's batch goes whole
+	var many []campaigns.UserSend
+	for i := range 10050 {
+		many = append(many, campaigns.UserSend{UserID: ids[0], DispatchID: fmt.Sprint("rd-many-", i), Channel: "apple_push", CampaignID: "rc-1", At: t0.Add(-90 * 24 * time.Hour)})
+	}
+	if err := s.ReserveSends(ctx(t), ids[:1], time.Unix(0, 0), func([]campaigns.UserSend) []campaigns.UserSend { return many }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeUserSends(ctx(t), t0, nil); err != nil || n != int64(len(many)) {
+		t.Fatalf("purge of a backlog: %d rows, %v; want %d", n, err, len(many))
 	}
 
 	trig := func(id string, at time.Time) campaigns.Triggered {
