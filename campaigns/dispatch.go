@@ -140,7 +140,10 @@ func (p *Pipeline) dispatchList(ctx context.Context, d *Dispatch, now time.Time)
 // been lost by Redis: pages not done whose task was enqueued more than
 // olderThan ago, and running dispatches whose paging has not moved for as
 // long. It returns how many tasks it enqueued. Enqueues use the tasks'
-// stable TaskIDs, so a task still in Redis is not doubled.
+// stable TaskIDs, so a task still in Redis is not doubled; a page's task the
+// queue says completed runs again (queue.Client.RequeueDeliver): an open
+// page of a running dispatch means its completion, committed without
+// waiting for the WAL flush, was lost in a database crash.
 func (p *Pipeline) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
 	now := p.opts.Now()
 	n := 0
@@ -149,7 +152,7 @@ func (p *Pipeline) Reconcile(ctx context.Context, olderThan time.Duration) (int,
 		return 0, err
 	}
 	for _, pg := range pages {
-		if err := p.enqueue.EnqueueDeliver(ctx, queue.DeliverPayload{DispatchID: pg.DispatchID, FirstUserID: pg.FirstUserID}, 0); err != nil {
+		if err := p.enqueue.RequeueDeliver(ctx, queue.DeliverPayload{DispatchID: pg.DispatchID, FirstUserID: pg.FirstUserID}); err != nil {
 			return n, err
 		}
 		if err := p.st.TouchPage(ctx, pg.DispatchID, pg.FirstUserID, now); err != nil {

@@ -175,4 +175,7 @@ type RateLimiter interface {
 type Enqueuer interface {
 	EnqueueDispatch(ctx context.Context, p queue.DispatchPayload) error
 	EnqueueDeliver(ctx context.Context, p queue.DeliverPayload, processIn time.Duration) error
+	// RequeueDeliver enqueues a page the store says is unfinished, running
+	// again a task the queue says completed (its completion was lost).
+	RequeueDeliver(ctx context.Context, p queue.DeliverPayload) error
 }

@@ -88,6 +88,15 @@ func (c *Client) EnqueueDeliver(ctx context.Context, p DeliverPayload, processIn
 	return c.enqueue(ctx, TypeDeliver, p, DeliverTaskID(p.DispatchID, p.FirstUserID), processIn)
 }
 
+// RequeueDeliver enqueues again a page the store says is unfinished (the
+// reconciler): like EnqueueDeliver, and a completed task of the same id is
+// deleted and enqueued again — the task ran, but what it wrote to say so
+// was lost (a page completion is committed without waiting for the WAL
+// flush, and a database crash can take it back).
+func (c *Client) RequeueDeliver(ctx context.Context, p DeliverPayload) error {
+	return c.enqueueAgain(ctx, TypeDeliver, p, DeliverTaskID(p.DispatchID, p.FirstUserID))
+}
+
 // EnqueueTrigger enqueues an API-triggered campaign send; with a RequestID a
 // second enqueue of it is a no-op.
 func (c *Client) EnqueueTrigger(ctx context.Context, p TriggerPayload) error {
@@ -105,6 +114,17 @@ func (c *Client) EnqueueSend(ctx context.Context, p SendPayload) error {
 const headerDue = "herald-due-ms"
 
 func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate() error }, taskID string, processIn time.Duration) error {
+	return c.enqueueTask(ctx, typ, p, taskID, processIn, false)
+}
+
+// enqueueAgain is enqueue for unfinished work: a completed task of the id
+// runs again.
+func (c *Client) enqueueAgain(ctx context.Context, typ string, p interface{ Validate() error }, taskID string) error {
+	return c.enqueueTask(ctx, typ, p, taskID, 0, true)
+}
+
+func (c *Client) enqueueTask(ctx context.Context, typ string, p interface{ Validate() error }, taskID string, processIn time.Duration,
+	again bool) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("enqueue %s: invalid payload: %w", typ, err)
 	}
@@ -126,7 +146,7 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 	task := asynq.NewTaskWithHeaders(typ, data, map[string]string{headerDue: strconv.FormatInt(due, 10)}, opts...)
 	if _, err := c.c.EnqueueContext(ctx, task); err != nil {
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			return c.revive(ctx, task, taskID)
+			return c.revive(ctx, task, taskID, again)
 		}
 		return fmt.Errorf("enqueue %s %s: %w", typ, taskID, err)
 	}
@@ -134,12 +154,14 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 }
 
 // revive handles an enqueue whose task id is taken. A task pending,
-// scheduled, retrying, running or completed (within Retention) is what was
-// asked. One that was archived — given up after its retries, or by asynq's
-// crash recovery — is run again: the caller (the store's reconciler, a
-// relaunch) knows its work is unfinished, and the ledger makes a re-run send
-// nothing twice.
-func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) error {
+// scheduled, retrying or running is what was asked, and so is one completed
+// (within Retention) unless again is set. One that was archived — given up
+// after its retries, or by asynq's crash recovery — is run again: the caller
+// (the store's reconciler, a relaunch) knows its work is unfinished, and the
+// ledger makes a re-run send nothing twice. With again (the reconciler, which
+// the store told the work is unfinished), a completed one is deleted and
+// enqueued again.
+func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string, again bool) error {
 	q := shardOf(c.shards, taskID)
 	info, err := c.insp.GetTaskInfo(q, taskID)
 	if errors.Is(err, asynq.ErrTaskNotFound) {
@@ -153,6 +175,14 @@ func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string) er
 		if err := c.insp.RunTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 			return fmt.Errorf("enqueue %s: run the archived task again: %w", taskID, err)
 		}
+	case asynq.TaskStateCompleted:
+		if !again {
+			return nil
+		}
+		if err := c.insp.DeleteTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+			return fmt.Errorf("enqueue %s: delete the completed task: %w", taskID, err)
+		}
+		return c.retryEnqueue(ctx, task, taskID)
 	}
 	return nil
 }

@@ -259,6 +259,16 @@ func TestTaskIDIdempotency(t *testing.T) {
 	if n := s.counter(t, TypeDispatch, outcomeSucceeded); n != 1 {
 		t.Errorf("dispatch ran %v times", n)
 	}
+	// the reconciler's requeue of a completed page (the store lost its
+	// completion) runs it again, once
+	if err := s.client.RequeueDeliver(ctx, DeliverPayload{DispatchID: "d-7", FirstUserID: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if c := rec.next(t, 10*time.Second); c.payload != (DeliverPayload{DispatchID: "d-7", FirstUserID: 100}) {
+		t.Fatalf("after a requeue of a completed page ran %+v", c)
+	}
+	rec.none(t, 1500*time.Millisecond)
+	s.state(t, DeliverTaskID("d-7", 100), asynq.TaskStateCompleted)
 }
 
 // A Backoff is not a failure: the retry count stays 0 (a task allowed one
