@@ -145,3 +145,18 @@ func TestParseSweep(t *testing.T) {
 		}
 	}
 }
+
+// The ratio is over the mean of the bare runs before and after Herald's,
+// with each one's ratio beside it; without both runs there is none.
+func TestFanoutRatios(t *testing.T) {
+	r := &fanoutResult{Herald: &phaseResult{MsgsPerS: 8000}, Bare: &phaseResult{MsgsPerS: 10000}, BareAfter: &phaseResult{MsgsPerS: 12000}}
+	r.setRatios()
+	if r.Ratio != 0.73 || r.RatioBefore != 0.8 || r.RatioAfter != 0.67 {
+		t.Errorf("ratios %v (before %v, after %v), want 0.73 (0.8, 0.67)", r.Ratio, r.RatioBefore, r.RatioAfter)
+	}
+	r = &fanoutResult{Herald: &phaseResult{MsgsPerS: 8000}, Bare: &phaseResult{MsgsPerS: 10000}}
+	r.setRatios()
+	if r.Ratio != 0 {
+		t.Errorf("ratio without the second bare run: %v", r.Ratio)
+	}
+}
