@@ -93,14 +93,12 @@ func (r *reconciler) Name() string { return "reconciler" }
 func (r *reconciler) Start(context.Context) error {
 	r.stop = make(chan struct{})
 	every := min(r.n.cfg.Delivery.ReconcileAfter/2, time.Minute)
+	// base ends with Stop: a reconcile or purge in progress gives up then.
+	base, cancelBase := context.WithCancel(context.Background())
+	go func() { <-r.stop; cancelBase() }()
 	r.done.Go(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
-		// base ends with Stop: a purge in progress gives up then.
-		base, cancelBase := context.WithCancel(context.Background())
-		defer cancelBase()
-		go func() { <-r.stop; cancelBase() }()
-		lastPurge := time.Time{}
 		for {
 			select {
 			case <-r.stop:
@@ -108,18 +106,28 @@ func (r *reconciler) Start(context.Context) error {
 			case <-t.C:
 			}
 			ctx, cancel := context.WithTimeout(base, every)
-			if n, err := r.n.pipeline.Reconcile(ctx, r.n.cfg.Delivery.ReconcileAfter); err != nil {
+			if n, err := r.n.pipeline.Reconcile(ctx, r.n.cfg.Delivery.ReconcileAfter); err != nil && ctx.Err() == nil {
 				r.n.log.Warn("reconcile failed", "error", err)
 			} else if n > 0 {
 				r.n.log.Info("enqueued unfinished work again", "tasks", n)
 			}
 			cancel()
-			if time.Since(lastPurge) > time.Hour {
-				lastPurge = time.Now()
-				pctx, pcancel := context.WithTimeout(base, purgeTimeout)
-				r.purge(pctx, lastPurge)
-				pcancel()
+		}
+	})
+	// Purges run on their own, once an hour (the first after one reconcile
+	// interval): a long one must not hold the reconciling back.
+	r.done.Go(func() {
+		wait := every
+		for {
+			select {
+			case <-r.stop:
+				return
+			case <-time.After(wait):
 			}
+			wait = time.Hour
+			ctx, cancel := context.WithTimeout(base, purgeTimeout)
+			r.purge(ctx, time.Now())
+			cancel()
 		}
 	})
 	return nil
@@ -142,6 +150,9 @@ const replayWindow = 31 * 24 * time.Hour
 func (r *reconciler) purge(ctx context.Context, now time.Time) {
 	st, log := r.n.store, r.n.log
 	report := func(what string, n int64, err error) {
+		if err != nil && ctx.Err() != nil {
+			return // stopping
+		}
 		if err != nil {
 			log.Warn("purge failed", "what", what, "error", err)
 		} else if n > 0 {

@@ -176,15 +176,25 @@ func (c *Client) revive(ctx context.Context, task *asynq.Task, taskID string, ag
 			return fmt.Errorf("enqueue %s: run the archived task again: %w", taskID, err)
 		}
 	case asynq.TaskStateCompleted:
-		if !again {
-			return nil
+		if again {
+			return c.runCompletedAgain(ctx, q, task, taskID)
 		}
-		if err := c.insp.DeleteTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
-			return fmt.Errorf("enqueue %s: delete the completed task: %w", taskID, err)
-		}
-		return c.retryEnqueue(ctx, task, taskID)
 	}
 	return nil
+}
+
+// runCompletedAgain deletes a completed task and enqueues it again. When the
+// delete fails because the task is no longer completed — another reconciler
+// (every worker runs one) deleted and enqueued it first, and it is running
+// now (asynq deletes any task but an active one) — that is what was asked.
+func (c *Client) runCompletedAgain(ctx context.Context, q string, task *asynq.Task, taskID string) error {
+	if err := c.insp.DeleteTask(q, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		if now, ierr := c.insp.GetTaskInfo(q, taskID); ierr == nil && now.State != asynq.TaskStateCompleted {
+			return nil
+		}
+		return fmt.Errorf("enqueue %s: delete the completed task: %w", taskID, err)
+	}
+	return c.retryEnqueue(ctx, task, taskID)
 }
 
 // retryEnqueue enqueues again after the task id was freed; a conflict now

@@ -437,3 +437,45 @@ func TestShutdownWaitsForRunningTasks(t *testing.T) {
 		}
 	})
 }
+
+// Two reconcilers may both find a page's task completed: the second one's
+// delete meets the task the first enqueued again, already running, and
+// takes that for done rather than failing its round.
+func TestRunCompletedAgainMeetsARunningTask(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, ClientOptions{Retention: time.Hour})
+	ctx := context.Background()
+	release, running := make(chan struct{}), make(chan struct{})
+	rec := newRecorder(func(ctx context.Context, c call, n int) error {
+		if n == 2 {
+			close(running)
+			<-release // the second run stays active
+		}
+		return nil
+	})
+	s.serve(t, rec)
+	p := DeliverPayload{DispatchID: "d-r", FirstUserID: 1}
+	id := DeliverTaskID(p.DispatchID, p.FirstUserID)
+	if err := s.client.EnqueueDeliver(ctx, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	rec.next(t, 10*time.Second)
+	s.state(t, id, asynq.TaskStateCompleted)
+	if err := s.client.RequeueDeliver(ctx, p); err != nil { // the first reconciler
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the requeued task did not run")
+	}
+	s.state(t, id, asynq.TaskStateActive)
+	data, _ := json.Marshal(p)
+	task := asynq.NewTask(TypeDeliver, data, asynq.TaskID(id), asynq.Queue(shardOf(s.client.shards, id)))
+	if err := s.client.runCompletedAgain(ctx, shardOf(s.client.shards, id), task, id); err != nil { // the second one, late
+		t.Errorf("second reconciler: %v", err)
+	}
+	close(release)
+	rec.next(t, 10*time.Second)
+	s.state(t, id, asynq.TaskStateCompleted)
+}
