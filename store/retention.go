@@ -44,7 +44,8 @@ func (s *Store) PurgeUserSends(ctx context.Context, before time.Time, keep []str
 // event: an event posted again after its row is gone triggers again, so the
 // caller keeps rows longer than events are replayed.
 func (s *Store) PurgeTriggeredSends(ctx context.Context, before time.Time) (int64, error) {
-	n, err := s.purgeBatches(ctx, "triggered_sends", "status <> ? AND updated_at < ?", []any{campaigns.TriggeredPending, before.UnixMilli()})
+	// The status is a literal, as in the partial index triggered_sends_finished.
+	n, err := s.purgeBatches(ctx, "triggered_sends", "status <> '"+campaigns.TriggeredPending+"' AND updated_at < ?", []any{before.UnixMilli()})
 	if err != nil {
 		return n, fmt.Errorf("store: purge triggered sends: %w", err)
 	}

@@ -1,0 +1,13 @@
+-- +goose NO TRANSACTION
+-- +goose Up
+-- The worker's hourly purges delete users' sends by age and finished
+-- triggered sends by when they finished, a batch at a time: without these
+-- indexes every batch scanned the whole table. Built concurrently: user_sends
+-- holds a row per message of every campaign with frequency capping, and
+-- writes go on while it builds.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS user_sends_purge ON user_sends (at);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS triggered_sends_finished ON triggered_sends (updated_at) WHERE status <> 'pending';
+
+-- +goose Down
+DROP INDEX CONCURRENTLY IF EXISTS triggered_sends_finished;
+DROP INDEX CONCURRENTLY IF EXISTS user_sends_purge;
