@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -179,17 +180,24 @@ RETURNING ledger.dispatch_id, ledger.user_id, ledger.channel, ledger.device, led
 			}
 		}
 		acols := s.cols("", "", "", "", "", "", "", "", "", "")
+		inserted := map[campaigns.LedgerKey]bool{}
 		for start := 0; start < len(aborts); start += rowsPerInsert {
 			batch := aborts[start:min(start+rowsPerInsert, len(aborts))]
 			args := make([]any, 0, len(batch)*len(acols))
 			for _, o := range batch {
 				args = append(args, o.DispatchID, o.UserID, o.Channel, o.Device, o.CampaignID, o.MessageID, o.State, o.Reason, nowMS, nowMS)
 			}
-			if _, err := t.exec(ctx, `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, reason, created_at, updated_at)
-VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`, args...); err != nil {
+			rows, err := t.query(ctx, `INSERT INTO ledger (dispatch_id, user_id, channel, device, campaign_id, message_id, status, reason, created_at, updated_at)
+VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING
+RETURNING dispatch_id, user_id, channel, device`, args...)
+			if err != nil {
+				return fmt.Errorf("store: record aborts: %w", err)
+			}
+			if err := collectKeys(rows, inserted); err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
 		}
+		events = withoutStaleAborts(events, aborts, inserted)
 		cols := s.cols("", "", "", "", "", "", "", "")
 		for start := 0; start < len(events); start += rowsPerInsert {
 			batch := events[start:min(start+rowsPerInsert, len(events))]
@@ -211,6 +219,45 @@ VALUES `+placeholders(len(batch), acols)+` ON CONFLICT (dispatch_id, user_id, ch
 		}
 		return nil
 	})
+}
+
+// collectKeys adds the ledger keys rows hold (dispatch_id, user_id, channel,
+// device) to into, and closes rows.
+func collectKeys(rows *sql.Rows, into map[campaigns.LedgerKey]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k campaigns.LedgerKey
+		if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device); err != nil {
+			return err
+		}
+		into[k] = true
+	}
+	return rows.Err()
+}
+
+// withoutStaleAborts drops the abort events of abort outcomes whose ledger
+// row was already there (not in inserted): a page that runs again decides
+// anew for every user, and one who has since left the segment or
+// unsubscribed would otherwise get an abort event beside the message the
+// first run delivered. The ledger keeps its row either way.
+func withoutStaleAborts(events []campaigns.Engagement, aborts []campaigns.Outcome, inserted map[campaigns.LedgerKey]bool) []campaigns.Engagement {
+	stale := map[campaigns.LedgerKey]bool{}
+	for _, o := range aborts {
+		if !inserted[o.LedgerKey] {
+			stale[o.LedgerKey] = true
+		}
+	}
+	if len(stale) == 0 {
+		return events
+	}
+	out := make([]campaigns.Engagement, 0, len(events))
+	for _, e := range events {
+		if e.Kind == campaigns.EventAbort && stale[e.LedgerKey] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // addedEvents runs an engagement insert returning the keys it stored and

@@ -215,6 +215,7 @@ ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`, args...);
 				return fmt.Errorf("store: record: %w", err)
 			}
 		}
+		inserted := map[campaigns.LedgerKey]bool{}
 		for _, group := range groupByDispatch(aborts, outcomeKey) {
 			var ab ledgerColumns
 			msgs, states, reasons := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]string, 0, len(group))
@@ -223,13 +224,19 @@ ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`, args...);
 				msgs, states, reasons = append(msgs, o.MessageID), append(states, o.State), append(reasons, o.Reason)
 			}
 			args := append([]any{group[0].DispatchID, group[0].CampaignID, nowMS, nowMS}, ab.args()...)
-			if _, err := t.exec(ctx, `INSERT INTO ledger (dispatch_id, campaign_id, created_at, updated_at, user_id, channel, device, message_id, status, reason)
+			rows, err := t.query(ctx, `INSERT INTO ledger (dispatch_id, campaign_id, created_at, updated_at, user_id, channel, device, message_id, status, reason)
 SELECT ?, ?, ?, ?, a.* FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS a
-ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING`,
-				append(args, textArray(msgs), textArray(states), textArray(reasons))...); err != nil {
+ON CONFLICT (dispatch_id, user_id, channel, device) DO NOTHING
+RETURNING dispatch_id, user_id, channel, device`,
+				append(args, textArray(msgs), textArray(states), textArray(reasons))...)
+			if err != nil {
+				return fmt.Errorf("store: record aborts: %w", err)
+			}
+			if err := collectKeys(rows, inserted); err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
 		}
+		events := withoutStaleAborts(events, aborts, inserted)
 		for _, group := range groupByDispatch(events, func(e campaigns.Engagement) (string, string) { return e.DispatchID, e.CampaignID }) {
 			var ev ledgerColumns
 			kinds, reasons, ats := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]int64, 0, len(group))

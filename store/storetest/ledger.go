@@ -116,6 +116,27 @@ func testLedgerClaims(t *testing.T, s *store.Store) {
 	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["aborted:no_valid_token"] != 1 || counts["aborted:other"] != 0 {
 		t.Fatalf("abort recorded twice: %v", counts)
 	}
+	// a page run again decides anew: a user whose message it delivered and
+	// who has since left the segment is "aborted" by the re-run; the ledger
+	// keeps the delivery and no abort event is stored beside it, while a new
+	// abort's event is
+	stale := claims[0].LedgerKey
+	fresh := key(5, "e").LedgerKey
+	abort := func(k campaigns.LedgerKey) (campaigns.Outcome, campaigns.Engagement) {
+		return campaigns.Outcome{LedgerKey: k, CampaignID: "c", MessageID: "ab" + k.Device, State: campaigns.LedgerAborted, Reason: "user_not_in_segment"},
+			campaigns.Engagement{LedgerKey: k, CampaignID: "c", Kind: campaigns.EventAbort, Reason: "user_not_in_segment", At: t0}
+	}
+	o1, e1 := abort(stale)
+	o2, e2 := abort(fresh)
+	if err := s.Record(ctx(t), []campaigns.Outcome{o1, o2}, []campaigns.Engagement{e1, e2}, "w9", t0); err != nil {
+		t.Fatal(err)
+	}
+	if ec, err := s.EngagementCounts(ctx(t), "c", "d"); err != nil || ec["apple_push"][campaigns.EventAbort] != 1 || ec["apple_push"][campaigns.EventDelivery] != 1 {
+		t.Fatalf("engagement after a re-run's aborts: %v %v; want the new abort's event only, beside the delivery", ec, err)
+	}
+	if counts, _ := s.LedgerCounts(ctx(t), "d"); counts["delivered"] != 1 || counts["aborted:user_not_in_segment"] != 1 {
+		t.Fatalf("ledger after a re-run's aborts: %v", counts)
+	}
 	// two keys given one message id are both claimed, each with its own row
 	shared := []campaigns.Claim{key(7, "s1"), key(8, "s2"), key(7, "s1")}
 	for i := range shared {
