@@ -240,9 +240,14 @@ func runLocalTimeWaves(t *testing.T, e *localEnv) {
 	if n := e.tick(t, first.Add(-time.Second), 2); n != 0 {
 		t.Fatalf("before the first zone's time: started %d", n)
 	}
-	if n := e.tick(t, first, 2); n != 1 {
-		t.Fatalf("at the first zone's time: started %d, want the dispatch once", n)
+	// The first replica starts the dispatch; a worker plans its waves
+	// meanwhile, and when it is quick the second replica already starts the
+	// first wave (due now too).
+	n := e.tick(t, first, 2)
+	if n != 1 && n != 2 {
+		t.Fatalf("at the first zone's time: started %d, want the dispatch once (and maybe its first wave)", n)
 	}
+	firstWaveEarly := n == 2
 	waves := e.waitWaves(t, d.ID)
 	want := []campaigns.Wave{
 		{N: 1, At: first, Zones: []string{"Pacific/Kiritimati"}},
@@ -254,8 +259,9 @@ func runLocalTimeWaves(t *testing.T, e *localEnv) {
 		t.Fatalf("waves %+v", waves)
 	}
 	for i, w := range want {
-		if waves[i].N != w.N || !waves[i].At.Equal(w.At) || !slices.Equal(waves[i].Zones, w.Zones) || waves[i].State != campaigns.WavePending {
-			t.Errorf("wave %d = %+v, want %+v", i+1, waves[i], w)
+		pending := waves[i].State == campaigns.WavePending
+		if waves[i].N != w.N || !waves[i].At.Equal(w.At) || !slices.Equal(waves[i].Zones, w.Zones) || pending == (i == 0 && firstWaveEarly) {
+			t.Errorf("wave %d = %+v, want %+v (pending unless started with the dispatch: %v)", i+1, waves[i], w, firstWaveEarly)
 		}
 	}
 	// the campaign's one dispatch, waiting for its waves
@@ -270,8 +276,12 @@ func runLocalTimeWaves(t *testing.T, e *localEnv) {
 		if k := e.tick(t, at.Add(-time.Second), 2); k != 0 {
 			t.Fatalf("wave %d: %d started a second early", n, k)
 		}
-		if k := e.tick(t, at, 2); k != 1 {
-			t.Fatalf("wave %d: two replicas started %d, want 1", n, k)
+		wantStarted := 1
+		if n == 1 && firstWaveEarly {
+			wantStarted = 0
+		}
+		if k := e.tick(t, at, 2); k != wantStarted {
+			t.Fatalf("wave %d: two replicas started %d, want %d", n, k, wantStarted)
 		}
 		e.waitPaged(t, d.ID, n)
 		time.Sleep(100 * time.Millisecond) // nothing more arrives
@@ -408,8 +418,11 @@ func TestLocalTimeRecurring(t *testing.T) {
 	if n := e.tick(t, occ.Add(-time.Minute), 2); n != 0 {
 		t.Fatalf("before the occurrence: %d", n)
 	}
-	if n := e.tick(t, occ, 2); n != 1 {
-		t.Fatalf("at the occurrence: %d started, want its dispatch once", n)
+	// as for the next occurrence below: a quick worker lets the second
+	// replica start the first wave too
+	started := e.tick(t, occ, 2)
+	if started != 1 && started != 2 {
+		t.Fatalf("at the occurrence: %d started, want its dispatch once (and maybe its first wave)", started)
 	}
 	ds, _ := e.svc.Dispatches(ctx, c.ID)
 	if len(ds) != 1 || ds[0].Occurrence != "occ:"+scheduler.OccurrenceKey(occ) {
@@ -423,8 +436,12 @@ func TestLocalTimeRecurring(t *testing.T) {
 		if len(waves) != len(want) || !waves[i].At.Equal(at) {
 			t.Fatalf("waves %+v, want at %v", waves, want)
 		}
-		if k := e.tick(t, at, 2); k != 1+startedAlso {
-			t.Fatalf("wave %d: started %d, want %d", i+1, k, 1+startedAlso)
+		wantStarted := 1 + startedAlso
+		if i == 0 {
+			wantStarted = 2 - started // 0 when it started with the dispatch
+		}
+		if k := e.tick(t, at, 2); k != wantStarted {
+			t.Fatalf("wave %d: started %d, want %d", i+1, k, wantStarted)
 		}
 		e.waitPaged(t, d.ID, i+1)
 		if i == 2 {
