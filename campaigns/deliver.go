@@ -126,6 +126,7 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	for i, pm := range toSend {
 		claims[i] = pm.claim
 	}
+	claimedAt := time.Now() // the lease runs from here (on the wall clock; r.now may be a test's)
 	results, err := p.st.Claim(ctx, claims, r.token, r.now, r.now.Add(p.opts.Lease))
 	if err != nil {
 		return err
@@ -156,8 +157,9 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	p.send(ctx, r, mine)
 	// What was sent is recorded even when the task's context ends now (the
 	// task timeout, asynq's shutdown abort, a lost lease): a claim left
-	// unrecorded is sent again after its lease. Bounded well inside the lease.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(p.opts.Lease/4, recordTimeout))
+	// unrecorded is sent again after its lease. Tried until shortly before
+	// the lease ends (recordMarginDiv).
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), claimedAt.Add(p.opts.Lease-p.opts.Lease/recordMarginDiv))
 	defer cancel()
 	if err := p.record(ctx, r); err != nil {
 		return err
@@ -192,8 +194,13 @@ func (p *Pipeline) Deliver(ctx context.Context, t queue.DeliverPayload) error {
 	return nil
 }
 
-// recordTimeout bounds recording a page's outcomes after its send.
-const recordTimeout = 30 * time.Second
+// recordMarginDiv sets how long before the claims' lease ends recording a
+// page's outcomes gives up: a tenth of the lease. Until then nobody else can
+// claim the rows, so a result recorded is a message not sent again; a slow
+// database (a restart, a starved single SQLite writer) is waited out that
+// long. (A result recorded after the lease could only meet rows claimed again:
+// the claim token keeps it from overwriting them.)
+const recordMarginDiv = 10
 
 // record writes what a page sent, trying again (the write is idempotent)
 // until it succeeds or ctx ends: the messages are sent, and a result not

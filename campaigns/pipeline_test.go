@@ -100,11 +100,7 @@ func newEnvWorkers(t *testing.T, st *store.Store, workers int, lease time.Durati
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	snd, err := apns.New(ctx, apns.Credentials{KeyP8: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		KeyID: "KEY1234567", TeamID: "TEAM123456", Topic: "com.example.app", Host: srv.URL},
-		// A request timed out on a starved machine (-race, the other test
-		// packages) is retried and reaches the fake twice, with its collapse
-		// id: a resend, where these tests count any second message as a
-		// duplicate. The timeout is well above what a loaded run takes.
-		apns.Options{RootCAs: srv.Pool(), Timeout: 20 * time.Second})
+		apns.Options{RootCAs: srv.Pool(), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,3 +77,55 @@ func waitDispatch(t *testing.T, st *store.Store, status string) *campaigns.Dispa
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A page's results are written until shortly before its claims' lease ends
+// (a tenth of it left), not for a quarter of it: a database slow to take the
+// write (here a lock held for half the lease; a restart, a starved single
+// SQLite writer) is waited out, and the messages sent are not sent again
+// after the lease.
+func TestRecordWaitsOutASlowDatabaseWithinTheLease(t *testing.T) {
+	t.Parallel()
+	dsn := testdeps.Postgres(t)
+	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: dsn, PostgresMaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const lease = 8 * time.Second
+	e := newEnvWorkers(t, st, 1, lease)
+	e.track(t, `{"attributes":[{"external_id":"sl1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("e5", 32)+`"}]}]}`)
+	ids := e.userIDs(t, "sl1")
+	page := pageOf(t, st, "slow-db", campaigns.Spec{Messages: map[string]map[string]any{campaigns.ApplePush: {"alert": "hi"}}}, ids)
+
+	// another session holds the engagement table, which the result write
+	// inserts into, for half the lease (the claim does not touch it)
+	ctx := context.Background()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "LOCK TABLE engagement IN EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	released := time.AfterFunc(lease/2, func() { tx.Rollback() })
+	t.Cleanup(func() { released.Stop(); tx.Rollback() }) // also when the test fails early: the schema's removal waits for the lock
+
+	start := time.Now()
+	if err := e.pipe.Deliver(ctx, page); err != nil {
+		t.Fatalf("deliver with the table held for %s of a %s lease: %v", lease/2, lease, err)
+	}
+	if waited := time.Since(start); waited < lease/2 {
+		t.Errorf("deliver returned after %s, before the lock was released", waited)
+	}
+	if counts, err := st.LedgerCounts(ctx, page.DispatchID); err != nil || counts[campaigns.LedgerDelivered] != 1 {
+		t.Errorf("ledger %v %v, want the message delivered", counts, err)
+	}
+	if n := e.rec.Len(); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
