@@ -22,12 +22,7 @@ import (
 // dispatch stayed running for ever (found by bench chaos postgres-restart).
 func TestReconcilerFinishesAPageWhoseCompletionWasLost(t *testing.T) {
 	t.Parallel()
-	dsn := testdeps.Postgres(t)
-	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: dsn, PostgresMaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, dsn := openPostgres(t)
 	e := newEnv(t, st)
 	e.track(t, `{"attributes":[{"external_id":"lc1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("d4", 32)+`"}]}]}`)
 	ctx := context.Background()
@@ -85,12 +80,7 @@ func waitDispatch(t *testing.T, st *store.Store, status string) *campaigns.Dispa
 // after the lease.
 func TestRecordWaitsOutASlowDatabaseWithinTheLease(t *testing.T) {
 	t.Parallel()
-	dsn := testdeps.Postgres(t)
-	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: dsn, PostgresMaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st, dsn := openPostgres(t)
 	const lease = 8 * time.Second
 	e := newEnvWorkers(t, st, 1, lease)
 	e.track(t, `{"attributes":[{"external_id":"sl1","push_tokens":[{"app_id":"app-ios","token":"`+strings.Repeat("e5", 32)+`"}]}]}`)
@@ -128,4 +118,17 @@ func TestRecordWaitsOutASlowDatabaseWithinTheLease(t *testing.T) {
 	if n := e.rec.Len(); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
+}
+
+// openPostgres opens a store in a schema of the test's own and returns it
+// with its DSN, for the test's own session beside it.
+func openPostgres(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dsn := testdeps.Postgres(t)
+	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: dsn, PostgresMaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, dsn
 }
