@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -180,7 +179,7 @@ RETURNING ledger.dispatch_id, ledger.user_id, ledger.channel, ledger.device, led
 			}
 		}
 		acols := s.cols("", "", "", "", "", "", "", "", "", "")
-		inserted := map[campaigns.LedgerKey]bool{}
+		var inserted []campaigns.LedgerKey
 		for start := 0; start < len(aborts); start += rowsPerInsert {
 			batch := aborts[start:min(start+rowsPerInsert, len(aborts))]
 			args := make([]any, 0, len(batch)*len(acols))
@@ -193,9 +192,11 @@ RETURNING dispatch_id, user_id, channel, device`, args...)
 			if err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
-			if err := collectKeys(rows, inserted); err != nil {
+			keys, err := collect(rows, scanLedgerKey)
+			if err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
+			inserted = append(inserted, keys...)
 		}
 		events = withoutStaleAborts(events, aborts, inserted)
 		cols := s.cols("", "", "", "", "", "", "", "")
@@ -221,29 +222,26 @@ RETURNING dispatch_id, user_id, channel, device`, args...)
 	})
 }
 
-// collectKeys adds the ledger keys rows hold (dispatch_id, user_id, channel,
-// device) to into, and closes rows.
-func collectKeys(rows *sql.Rows, into map[campaigns.LedgerKey]bool) error {
-	defer rows.Close()
-	for rows.Next() {
-		var k campaigns.LedgerKey
-		if err := rows.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device); err != nil {
-			return err
-		}
-		into[k] = true
-	}
-	return rows.Err()
+// scanLedgerKey reads a row of dispatch_id, user_id, channel, device.
+func scanLedgerKey(r rowScanner) (campaigns.LedgerKey, error) {
+	var k campaigns.LedgerKey
+	err := r.Scan(&k.DispatchID, &k.UserID, &k.Channel, &k.Device)
+	return k, err
 }
 
 // withoutStaleAborts drops the abort events of abort outcomes whose ledger
-// row was already there (not in inserted): a page that runs again decides
+// row was already there (not among inserted): a page that runs again decides
 // anew for every user, and one who has since left the segment or
 // unsubscribed would otherwise get an abort event beside the message the
 // first run delivered. The ledger keeps its row either way.
-func withoutStaleAborts(events []campaigns.Engagement, aborts []campaigns.Outcome, inserted map[campaigns.LedgerKey]bool) []campaigns.Engagement {
+func withoutStaleAborts(events []campaigns.Engagement, aborts []campaigns.Outcome, inserted []campaigns.LedgerKey) []campaigns.Engagement {
+	created := make(map[campaigns.LedgerKey]bool, len(inserted))
+	for _, k := range inserted {
+		created[k] = true
+	}
 	stale := map[campaigns.LedgerKey]bool{}
 	for _, o := range aborts {
-		if !inserted[o.LedgerKey] {
+		if !created[o.LedgerKey] {
 			stale[o.LedgerKey] = true
 		}
 	}

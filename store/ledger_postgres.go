@@ -48,8 +48,7 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 	all := order
 	order = slices.CompactFunc(slices.Clone(all), func(a, b int) bool { return claims[a].LedgerKey == claims[b].LedgerKey })
 	nowMS := now.UnixMilli()
-	results := make([]campaigns.ClaimResult, len(claims)) // by claim index, for the indexes in order
-	done := make([]bool, len(claims))
+	results := make([]campaigns.ClaimResult, len(claims)) // by claim index; State 0 until answered
 	for _, group := range groupByDispatch(order, func(i int) (string, string) { return claims[i].DispatchID, claims[i].CampaignID }) {
 		var cols ledgerColumns
 		msgs := make([]string, 0, len(group))
@@ -80,7 +79,7 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 					return err
 				}
 				if i, ok := byMsg[r.MessageID]; ok && i >= 0 && created {
-					results[i], done[i] = r, true
+					results[i] = r
 				}
 			}
 			return rows.Err()
@@ -91,7 +90,7 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 	}
 	var rest []campaigns.LedgerKey
 	for _, i := range order {
-		if !done[i] {
+		if results[i].State == 0 {
 			rest = append(rest, claims[i].LedgerKey)
 		}
 	}
@@ -101,20 +100,20 @@ func (s *Store) claimPostgres(ctx context.Context, claims []campaigns.Claim, tok
 			return nil, err
 		}
 		for _, i := range order {
-			if !done[i] {
+			if results[i].State == 0 {
 				r, ok := got[claims[i].LedgerKey]
 				if !ok {
 					return nil, fmt.Errorf("store: claim of %+v vanished", claims[i].LedgerKey)
 				}
-				results[i], done[i] = r, true
+				results[i] = r
 			}
 		}
 	}
 	// A key asked for twice has the result of its first claim (the one in
 	// order): the claims of a key are next to each other in all.
 	for j := 1; j < len(all); j++ {
-		if !done[all[j]] && claims[all[j]].LedgerKey == claims[all[j-1]].LedgerKey {
-			results[all[j]], done[all[j]] = results[all[j-1]], true
+		if results[all[j]].State == 0 && claims[all[j]].LedgerKey == claims[all[j-1]].LedgerKey {
+			results[all[j]] = results[all[j-1]]
 		}
 	}
 	return results, nil
@@ -215,7 +214,7 @@ ON CONFLICT (dispatch_id, user_id, channel, device, kind) DO NOTHING`, args...);
 				return fmt.Errorf("store: record: %w", err)
 			}
 		}
-		inserted := map[campaigns.LedgerKey]bool{}
+		var inserted []campaigns.LedgerKey
 		for _, group := range groupByDispatch(aborts, outcomeKey) {
 			var ab ledgerColumns
 			msgs, states, reasons := make([]string, 0, len(group)), make([]string, 0, len(group)), make([]string, 0, len(group))
@@ -232,9 +231,11 @@ RETURNING dispatch_id, user_id, channel, device`,
 			if err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
-			if err := collectKeys(rows, inserted); err != nil {
+			keys, err := collect(rows, scanLedgerKey)
+			if err != nil {
 				return fmt.Errorf("store: record aborts: %w", err)
 			}
+			inserted = append(inserted, keys...)
 		}
 		events := withoutStaleAborts(events, aborts, inserted)
 		for _, group := range groupByDispatch(events, func(e campaigns.Engagement) (string, string) { return e.DispatchID, e.CampaignID }) {
