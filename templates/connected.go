@@ -187,13 +187,9 @@ func (e *Engine) subTemplate(src string, at int, errs []posError) (*Template, []
 	return t, errs
 }
 
-// connectedVars is the set of variables a connected_content tag's URL,
-// body and header values read; every variable when they do not parse.
-func (e *Engine) connectedVars(args string) VarSet {
-	spec, errs := e.parseConnected(args)
-	if spec == nil || len(errs) > 0 {
-		return AllVars
-	}
+// vars is the set of variables a connected_content tag's URL, body and
+// header values read.
+func (spec *ccSpec) vars() VarSet {
 	set := varsListed
 	for _, t := range []*Template{spec.url, spec.body} {
 		if t != nil {
@@ -215,9 +211,12 @@ func (p *parseState) checkConnected(r region) {
 		p.errorAt(r.start, "connected_content needs a URL")
 		return
 	}
-	_, errs := p.e.parseConnected(r.body)
+	spec, errs := p.e.parseConnected(r.body)
 	for _, pe := range errs {
 		p.errorAt(r.bodyStart+pe.off, pe.msg)
+	}
+	if spec != nil && len(errs) == 0 {
+		p.connVars |= spec.vars()
 	}
 }
 

@@ -71,6 +71,9 @@ type parseState struct {
 	src   string
 	lines lineIndex
 	errs  []*SyntaxError
+	// connVars are the variables the connected_content tags read, found
+	// as checkConnected parses them.
+	connVars VarSet
 }
 
 func (p *parseState) errorAt(off int, msg string) {
@@ -104,7 +107,10 @@ func (e *Engine) parse(src string) (t *Template, errs []*SyntaxError) {
 		})
 		return nil, p.errs
 	}
-	t = &Template{e: e, vars: varsListed}
+	// A connected_content tag's header values are JSON strings, decoded
+	// before they are parsed ("{{\u0066irst_name}}" reads first_name): its
+	// variables are those of its parsed parts (p.connVars).
+	t = &Template{e: e, vars: varsListed | p.connVars}
 	var b strings.Builder
 	preLine := 0
 	for i, r := range regions {
@@ -114,10 +120,6 @@ func (e *Engine) parse(src string) (t *Template, errs []*SyntaxError) {
 		}
 		if r.kind == tagRegion && r.name == "connected_content" {
 			t.connected = true
-			// Its header values are JSON strings, decoded before they are
-			// parsed: "{{\u0066irst_name}}" reads first_name. The
-			// variables are those of its parsed parts.
-			t.vars |= e.connectedVars(r.body)
 		}
 		if r.kind != textRegion {
 			t.vars |= referencedVars(emitted[i])
