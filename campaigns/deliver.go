@@ -261,7 +261,6 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 	// campaign's push channels: a user reached on iOS is not also "aborted"
 	// on Android and web (and the page writes a third of the rows).
 	noToken := r.noToken[:0]
-	defer func() { r.noToken = noToken[:0] }()
 	reached := false
 	for ch, obj := range v.objects {
 		if ch == ContentCard && cardAtFirstImpression(spec, v.id) { // written at the user's first sync (cardsync.go)
@@ -342,6 +341,7 @@ func (p *Pipeline) prepare(ctx context.Context, r *run, c *compiled, prof *profi
 			r.abort(k, AbortNoValidToken)
 		}
 	}
+	r.noToken = noToken[:0] // the next user's scratch
 	return out
 }
 

@@ -138,9 +138,9 @@ func (r *reconciler) Start(context.Context) error {
 const purgeTimeout = 10 * time.Minute
 
 // replayWindow is how long after an SDK item or an event Herald may see it
-// again: the SDK's 30-day replay window and a day's margin for device clocks
+// again: the SDK's replay window and a day's margin for device clocks
 // running ahead.
-const replayWindow = 31 * 24 * time.Hour
+const replayWindow = profiles.SDKReplayWindow + 24*time.Hour
 
 // purge deletes what the store no longer needs: the ledger rows of
 // dispatches over for longer than delivery.ledger_retention, SDK item ids
@@ -165,20 +165,16 @@ func (r *reconciler) purge(ctx context.Context, now time.Time) {
 	report("SDK item ids", n, err)
 	n, err = st.PurgeTriggeredSends(ctx, now.Add(-max(replayWindow, r.n.cfg.Delivery.LedgerRetention)))
 	report("triggered sends", n, err)
-	cs, err := r.allCampaigns(ctx)
-	if err != nil { // without every campaign, a re-eligible-never one could lose its sends
+	// Every campaign, in one query (pages by offset could skip one deleted
+	// meanwhile): without one re-eligible never, its sends would go.
+	cs, err := st.Campaigns(ctx, math.MaxInt32, 0)
+	if err != nil {
 		report("user sends", 0, err)
 		return
 	}
 	keep, forever := campaigns.SendsRetention(r.n.caps, cs)
 	n, err = st.PurgeUserSends(ctx, now.Add(-keep), forever)
 	report("user sends", n, err)
-}
-
-// allCampaigns lists every campaign in one query (pages by offset could
-// skip one when another is deleted between them).
-func (r *reconciler) allCampaigns(ctx context.Context) ([]*campaigns.Campaign, error) {
-	return r.n.store.Campaigns(ctx, math.MaxInt32, 0)
 }
 
 func (r *reconciler) Stop(context.Context) error {

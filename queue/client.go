@@ -94,7 +94,7 @@ func (c *Client) EnqueueDeliver(ctx context.Context, p DeliverPayload, processIn
 // was lost (a page completion is committed without waiting for the WAL
 // flush, and a database crash can take it back).
 func (c *Client) RequeueDeliver(ctx context.Context, p DeliverPayload) error {
-	return c.enqueueAgain(ctx, TypeDeliver, p, DeliverTaskID(p.DispatchID, p.FirstUserID))
+	return c.enqueueTask(ctx, TypeDeliver, p, DeliverTaskID(p.DispatchID, p.FirstUserID), 0, true)
 }
 
 // EnqueueTrigger enqueues an API-triggered campaign send; with a RequestID a
@@ -117,12 +117,8 @@ func (c *Client) enqueue(ctx context.Context, typ string, p interface{ Validate(
 	return c.enqueueTask(ctx, typ, p, taskID, processIn, false)
 }
 
-// enqueueAgain is enqueue for unfinished work: a completed task of the id
-// runs again.
-func (c *Client) enqueueAgain(ctx context.Context, typ string, p interface{ Validate() error }, taskID string) error {
-	return c.enqueueTask(ctx, typ, p, taskID, 0, true)
-}
-
+// enqueueTask enqueues a task; with again, a completed task of the id runs
+// again (revive).
 func (c *Client) enqueueTask(ctx context.Context, typ string, p interface{ Validate() error }, taskID string, processIn time.Duration,
 	again bool) error {
 	if err := p.Validate(); err != nil {
