@@ -173,11 +173,7 @@ func TestCampaignEndToEndSQLite(t *testing.T) {
 
 func TestCampaignEndToEndPostgres(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(context.Background(), store.Options{Driver: "postgres", PostgresDSN: testdeps.Postgres(t), PostgresMaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, _ := openPostgres(t)
 	runEndToEnd(t, newEnv(t, st))
 }
 
